@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: Apache-2.0
+#ifndef MAXPRO_NATIVE_OBJECT_H
+#define MAXPRO_NATIVE_OBJECT_H
+#include <bpf/libbpf.h>
+#include "common.h"
+
+#define OBJ_MAGIC 0x4d58504fu /* "MXPO" */
+
+struct obj {
+	uint32_t magic;
+	struct bpf_object *o;
+	void *elf; // copy of the ELF bytes, alive while the object is open
+	struct addon *ad;
+	bool loaded;
+	bool closed;
+};
+
+// Returns the open object behind a handle, or NULL with a JS error pending.
+struct obj *obj_from(napi_env env, napi_value v);
+struct bpf_program *obj_find_prog(napi_env env, struct obj *o, napi_value v);
+
+#endif

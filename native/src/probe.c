@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: Apache-2.0
+// Feature probes through libbpf. Results are raw: 1 yes, 0 no, <0 -errno
+// (inconclusive). TS caches conclusive answers and names the feature.
+#include <errno.h>
+#include <string.h>
+#include <bpf/libbpf.h>
+#include "common.h"
+
+#define ENUM_SCAN_MAX 128
+
+static int prog_type_by_name(const char *name)
+{
+	for (int i = 0; i < ENUM_SCAN_MAX; i++) {
+		const char *s = libbpf_bpf_prog_type_str((enum bpf_prog_type)i);
+		if (s && strcmp(s, name) == 0)
+			return i;
+	}
+	return -1;
+}
+
+static int map_type_by_name(const char *name)
+{
+	for (int i = 0; i < ENUM_SCAN_MAX; i++) {
+		const char *s = libbpf_bpf_map_type_str((enum bpf_map_type)i);
+		if (s && strcmp(s, name) == 0)
+			return i;
+	}
+	return -1;
+}
+
+// probeProgType(name) -> 1 | 0 | -errno
+static napi_value probe_prog_type(napi_env env, napi_callback_info info)
+{
+	ARGS(1);
+	char name[64];
+	if (!get_string(env, argv[0], name, sizeof(name)))
+		return throw_arg(env, "program type must be a string");
+	int t = prog_type_by_name(name);
+	if (t < 0)
+		return make_int64(env, -EINVAL);
+	return make_int64(env, libbpf_probe_bpf_prog_type((enum bpf_prog_type)t, NULL));
+}
+
+// probeMapType(name) -> 1 | 0 | -errno
+static napi_value probe_map_type(napi_env env, napi_callback_info info)
+{
+	ARGS(1);
+	char name[64];
+	if (!get_string(env, argv[0], name, sizeof(name)))
+		return throw_arg(env, "map type must be a string");
+	int t = map_type_by_name(name);
+	if (t < 0)
+		return make_int64(env, -EINVAL);
+	return make_int64(env, libbpf_probe_bpf_map_type((enum bpf_map_type)t, NULL));
+}
+
+// probeHelper(progType, helperId) -> 1 | 0 | -errno
+static napi_value probe_helper(napi_env env, napi_callback_info info)
+{
+	ARGS(2);
+	char name[64];
+	uint32_t helper;
+	if (!get_string(env, argv[0], name, sizeof(name)) || !get_uint32(env, argv[1], &helper))
+		return throw_arg(env, "probeHelper needs a program type and a helper id");
+	int t = prog_type_by_name(name);
+	if (t < 0)
+		return make_int64(env, -EINVAL);
+	return make_int64(env, libbpf_probe_bpf_helper((enum bpf_prog_type)t, (enum bpf_func_id)helper, NULL));
+}
+
+void probe_register(napi_env env, napi_value exports, struct addon *ad)
+{
+	static const struct export_fn fns[] = {
+		{ "probeProgType", probe_prog_type },
+		{ "probeMapType", probe_map_type },
+		{ "probeHelper", probe_helper },
+	};
+	export_fns(env, exports, ad, fns, sizeof(fns) / sizeof(fns[0]));
+}

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The typed eBPF layer: the only importer of the native addon. Open an
+ * ObjectSpec (pure, no kernel), configure it, `load()` it into a BpfObject,
+ * attach programs (Links), use maps, and read ring buffers in batches.
+ */
+export { openObject, openObjectFile } from './object-spec.js';
+export type { ObjectSpec, ConstantValue, LoadOptions } from './object-spec.js';
+export type { BpfObject } from './bpf-object.js';
+export type { Program, UprobeTarget, TcTarget, ProgramStats } from './program.js';
+export type { Link } from './link.js';
+export { BPF_ANY, BPF_EXIST, BPF_NOEXIST } from './bpf-map.js';
+export type { BpfMap } from './bpf-map.js';
+export { createRingBufferReader } from './ringbuf-reader.js';
+export type { RingBufferReader, RingBufferReaderOptions, RingBufferReaderStats } from './ringbuf-reader.js';
+export { forEachRecord, RECORD_HEADER_BYTES } from './event-batch.js';
+export type { EventBatch } from './event-batch.js';
+export { createEventDispatcher } from './event-dispatcher.js';
+export type { EventDispatcher, EventDispatcherOptions, KindDecoder, DispatcherStats, SkipReason } from './event-dispatcher.js';
+export { defineLayout, EVENT_HEADER, readCString } from './event-layout.js';
+export type { EventLayout, FieldLayout } from './event-layout.js';
+export { readDropCounts, totalDrops, readErrorCounts, DROP_REASONS } from './drop-counters.js';
+export type { DropReason, BpfErrorCount } from './drop-counters.js';
+export { haveProgramType, haveMapType, haveHelper, requireFeature, BPF_FUNC } from './features.js';
+export type { FeatureResult } from './features.js';
+export { enableBpfStats } from './bpf-stats.js';
+export type { BpfStatsHandle } from './bpf-stats.js';
+export { DEFAULT_PIN_DIR, ensurePinDir, isOnBpffs, openPinned, removePinned } from './pin.js';
+export { bpfObjectDir, bpfObjectPath } from './object-path.js';
+export { native, repoRoot } from './native.js';
+export type { NativePerfEventAttr } from './native.js';
+export { errnoName } from './errno.js';

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * An opened, not yet loaded BPF object: its programs, maps and global
+ * variables as the ELF describes them. Set constants, map sizes, autoload
+ * and pin paths here; nothing touches the kernel until `load()`.
+ */
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import {
+  ClosedError, InvalidArgumentError, NotFoundError, PermissionError, SyscallError, VerifierError,
+} from '../lib/errors.js';
+import { native } from './native.js';
+import type { NativeDatasecVar, NativeMapInfo, NativeOpenResult, NativeProgramInfo, ObjectHandle } from './native.js';
+import { createBpfObject } from './bpf-object.js';
+import type { BpfObject } from './bpf-object.js';
+import { errnoName } from './errno.js';
+
+/** A value for a global variable: integers by size, booleans, or raw bytes. */
+export type ConstantValue = number | bigint | boolean | Uint8Array;
+
+export interface LoadOptions {
+  /** Bytes of verifier log kept when a load fails. Default 4 MiB. */
+  logSize?: number;
+  /** Verifier log level requested up front (0: only on failure). */
+  logLevel?: 0 | 1 | 2;
+}
+
+const DEFAULT_LOG_SIZE = 4 << 20;
+const OBJECT_NAME_MAX = 63;
+
+export interface ObjectSpec {
+  readonly name: string;
+  readonly programs: readonly NativeProgramInfo[];
+  readonly maps: readonly NativeMapInfo[];
+  /** Global variables per data section (`.rodata`, `.bss`, `.data`). */
+  readonly variables: Readonly<Record<string, readonly NativeDatasecVar[]>>;
+  /** Sets a `const volatile` (or other global) variable before load. */
+  setConstant(name: string, value: ConstantValue): this;
+  setMaxEntries(map: string, entries: number): this;
+  setAutoload(program: string, on: boolean): this;
+  /** Pin `map` at `path` on load, reusing a compatible map already there. */
+  setPinPath(map: string, path: string | null): this;
+  /**
+   * Loads every autoload program and creates the maps.
+   * May throw `VerifierError`, `PermissionError` or `SyscallError`.
+   */
+  load(options?: LoadOptions): BpfObject;
+  /** Frees the spec without loading. Idempotent. */
+  close(): void;
+}
+
+/** Opens a BPF object file. May throw `SyscallError` for a bad ELF. */
+export function openObjectFile(path: string, name?: string): ObjectSpec {
+  return openObject(readFileSync(path), name ?? basename(path).replace(/\.bpf\.o$|\.o$/, ''));
+}
+
+/** Opens a BPF object from its ELF bytes. */
+export function openObject(bytes: Uint8Array, name: string): ObjectSpec {
+  if (!(bytes instanceof Uint8Array) || bytes.length === 0) throw new InvalidArgumentError('openObject: bytes must be a non-empty Uint8Array');
+  if (typeof name !== 'string' || name.length === 0 || Buffer.byteLength(name) > OBJECT_NAME_MAX) {
+    throw new InvalidArgumentError(`openObject: name must be 1..${OBJECT_NAME_MAX} bytes`);
+  }
+  const res = native().objectOpen(bytes, null, name);
+  return new Spec(name, res);
+}
+
+class Spec implements ObjectSpec {
+  readonly name: string;
+  readonly programs: readonly NativeProgramInfo[];
+  readonly maps: readonly NativeMapInfo[];
+  readonly variables: Readonly<Record<string, readonly NativeDatasecVar[]>>;
+  #handle: ObjectHandle | undefined;
+  #sections = new Map<string, Buffer>(); // data section map name -> patched initial value
+
+  constructor(name: string, res: NativeOpenResult) {
+    this.name = name;
+    this.#handle = res.handle;
+    this.programs = res.programs;
+    this.maps = res.maps;
+    this.variables = res.datasecs;
+  }
+
+  #h(): ObjectHandle {
+    if (!this.#handle) throw new ClosedError(`object spec ${this.name}`);
+    return this.#handle;
+  }
+
+  setConstant(name: string, value: ConstantValue): this {
+    const h = this.#h();
+    for (const [section, vars] of Object.entries(this.variables)) {
+      const v = vars.find((x) => x.name === name);
+      if (!v) continue;
+      const map = this.maps.find((m) => m.internal && m.name.endsWith(section));
+      if (!map) throw new NotFoundError(`setConstant ${name}: no map for section ${section}`);
+      let buf = this.#sections.get(map.name);
+      if (!buf) {
+        buf = Buffer.from(native().objectInitialValue(h, map.name));
+        this.#sections.set(map.name, buf);
+      }
+      encodeInto(buf, v.offset, v.size, value, name);
+      return this;
+    }
+    throw new NotFoundError(`setConstant ${name}: no such global variable in ${this.name}`);
+  }
+
+  setMaxEntries(map: string, entries: number): this {
+    if (!Number.isInteger(entries) || entries <= 0 || entries > 0xffffffff) {
+      throw new InvalidArgumentError(`setMaxEntries ${map}: ${entries} is not a positive uint32`);
+    }
+    const info = this.#map(map);
+    if (info.type === 'ringbuf' && (entries & (entries - 1)) !== 0) {
+      throw new InvalidArgumentError(`setMaxEntries ${map}: ring buffer size ${entries} must be a power of two`);
+    }
+    native().objectSetMaxEntries(this.#h(), map, entries);
+    return this;
+  }
+
+  setAutoload(program: string, on: boolean): this {
+    if (!this.programs.some((p) => p.name === program)) throw new NotFoundError(`setAutoload: no program ${program} in ${this.name}`);
+    native().objectSetAutoload(this.#h(), program, on);
+    return this;
+  }
+
+  setPinPath(map: string, path: string | null): this {
+    this.#map(map);
+    native().objectSetPinPath(this.#h(), map, path);
+    return this;
+  }
+
+  #map(name: string): NativeMapInfo {
+    const m = this.maps.find((x) => x.name === name);
+    if (!m) throw new NotFoundError(`no map ${name} in ${this.name}`);
+    return m;
+  }
+
+  load(options: LoadOptions = {}): BpfObject {
+    const h = this.#h();
+    const n = native();
+    for (const [map, bytes] of this.#sections) n.objectSetInitialValue(h, map, bytes);
+    const logSize = options.logSize ?? DEFAULT_LOG_SIZE;
+    const res = n.objectLoad(h, logSize, options.logLevel ?? 0);
+    if (!res.ok) {
+      // The object cannot be loaded again after a failed load.
+      this.close();
+      throw loadError(this.name, res.errno, res.log, res.libbpfLog, logSize);
+    }
+    this.#handle = undefined; // ownership moves to the loaded object
+    return createBpfObject(this.name, h, this.programs, this.maps, res.programs, res.maps);
+  }
+
+  close(): void {
+    if (!this.#handle) return;
+    native().objectClose(this.#handle);
+    this.#handle = undefined;
+  }
+}
+
+const ENOSPC = 28;
+const EPERM = 1;
+
+function loadError(object: string, errno: number, log: string, libbpfLog: string, logSize: number): Error {
+  const failed = /prog '([^']+)': (?:BPF program load failed|failed to load)/.exec(libbpfLog)?.[1];
+  const lines = log.split('\n').filter((l, i, a) => l !== '' || i < a.length - 1);
+  if (failed && lines.length > 0) {
+    const truncated = errno === ENOSPC || Buffer.byteLength(log) >= logSize - 1;
+    return new VerifierError(`${object}/${failed}`, errno, lines, truncated);
+  }
+  if (errno === EPERM) {
+    return new PermissionError('CAP_BPF', `load ${object}: ${errnoName(errno)}: needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)`);
+  }
+  const reason = libbpfLog.split('\n').filter((l) => /fail|error|invalid/i.test(l)).slice(-2).join(' / ');
+  return new SyscallError('bpf_object__load', errno, errnoName(errno), `${object}${reason ? `: ${reason.trim()}` : ''}`);
+}
+
+function encodeInto(buf: Buffer, offset: number, size: number, value: ConstantValue, name: string): void {
+  if (value instanceof Uint8Array) {
+    if (value.length > size) throw new InvalidArgumentError(`setConstant ${name}: ${value.length} bytes do not fit in ${size}`);
+    buf.fill(0, offset, offset + size);
+    buf.set(value, offset);
+    return;
+  }
+  const v = typeof value === 'boolean' ? (value ? 1n : 0n) : BigInt(value);
+  if (typeof value === 'number' && !Number.isInteger(value)) throw new InvalidArgumentError(`setConstant ${name}: ${value} is not an integer`);
+  const bits = BigInt(size * 8);
+  if (v >= 1n << bits || v < -(1n << (bits - 1n))) throw new InvalidArgumentError(`setConstant ${name}: ${value} does not fit in ${size} bytes`);
+  const u = BigInt.asUintN(size * 8, v);
+  switch (size) {
+    case 1: buf.writeUInt8(Number(u), offset); break;
+    case 2: buf.writeUInt16LE(Number(u), offset); break;
+    case 4: buf.writeUInt32LE(Number(u), offset); break;
+    case 8: buf.writeBigUInt64LE(u, offset); break;
+    default: throw new InvalidArgumentError(`setConstant ${name}: size ${size} needs a Uint8Array value`);
+  }
+}

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: Apache-2.0
+/** A loaded BPF program and the ways to attach it. */
+import { AttachError, ClosedError, InvalidArgumentError, NotSupportedError, PermissionError, SyscallError } from '../lib/errors.js';
+import { native } from './native.js';
+import type { LinkHandle, NativePerfEventAttr, ObjectHandle } from './native.js';
+import { createLink } from './link.js';
+import type { Link } from './link.js';
+
+export interface UprobeTarget {
+  /** Binary or library path. */
+  path: string;
+  /** Symbol to resolve; or give `offset`. */
+  func?: string;
+  offset?: number;
+  /** -1 (default): every process. */
+  pid?: number;
+  ret?: boolean;
+}
+
+export interface TcTarget {
+  direction: 'ingress' | 'egress';
+  handle?: number;
+  priority?: number;
+}
+
+export interface ProgramStats {
+  runTimeNs: bigint;
+  runCount: bigint;
+  recursionMisses: bigint;
+}
+
+export interface Program {
+  readonly name: string;
+  readonly section: string;
+  readonly type: string;
+  readonly fd: number;
+  attachTracepoint(category: string, name: string): Link;
+  attachRawTracepoint(name: string): Link;
+  /** tp_btf, fentry, fexit: the target comes from the section name. */
+  attachTrace(): Link;
+  /** Attaches as the section name says (`tp/…`, `raw_tp/…`, `tp_btf/…`, …). */
+  attach(): Link;
+  /** May throw `NotSupportedError` where kprobes are not compiled in. */
+  attachKprobe(func: string, options?: { ret?: boolean }): Link;
+  attachUprobe(target: UprobeTarget): Link;
+  attachPerfEvent(attr: NativePerfEventAttr): Link;
+  attachXdp(ifindex: number): Link;
+  attachTc(ifindex: number, target: TcTarget): Link;
+  attachSocketFilter(socketFd: number): Link;
+  attachCgroup(cgroupPath: string): Link;
+  /** Run time and count; non-zero only while BPF stats are enabled. */
+  stats(): ProgramStats;
+  pin(path: string): void;
+}
+
+const ENOENT = 2, EPERM = 1, EACCES = 13, EOPNOTSUPP = 95, ENOTSUPP = 524, EINVAL = 22;
+
+/** @internal */
+export function createProgram(
+  objectName: string, handle: () => ObjectHandle, name: string, section: string, type: string, fd: number,
+  track: (l: Link) => void, untrack: (l: Link) => void,
+): Program {
+  const attach = (target: string, feature: string, fn: (h: ObjectHandle) => LinkHandle): Link => {
+    let lh: LinkHandle;
+    try {
+      lh = fn(handle());
+    } catch (err) {
+      throw attachError(`${objectName}/${name}`, target, feature, err);
+    }
+    const link = createLink(lh, name, target, untrack);
+    track(link);
+    return link;
+  };
+  const n = native();
+  return {
+    name,
+    section,
+    type,
+    fd,
+    attachTracepoint: (category, tp) => attach(`tracepoint/${category}/${tp}`, 'tracepoint', (h) => n.attachTracepoint(h, name, category, tp)),
+    attachRawTracepoint: (tp) => attach(`raw_tp/${tp}`, 'raw_tracepoint', (h) => n.attachRawTracepoint(h, name, tp)),
+    attachTrace: () => attach(section, section.startsWith('tp_btf') ? 'tp_btf' : section.split('/')[0] ?? 'trace', (h) => n.attachTrace(h, name)),
+    attach: () => attach(section, section.split('/')[0] ?? section, (h) => n.attachAuto(h, name)),
+    attachKprobe: (func, options) => attach(`${options?.ret ? 'kretprobe' : 'kprobe'}/${func}`, 'kprobe', (h) => n.attachKprobe(h, name, func, options?.ret ?? false)),
+    attachUprobe: (t) => {
+      if (!t.func && t.offset === undefined) throw new InvalidArgumentError('attachUprobe: give func or offset');
+      return attach(`${t.ret ? 'uretprobe' : 'uprobe'}/${t.path}:${t.func ?? t.offset}`, 'uprobe',
+        (h) => n.attachUprobe(h, name, t.path, t.func ?? null, t.offset ?? 0, t.pid ?? -1, t.ret ?? false));
+    },
+    attachPerfEvent: (attr) => attach(`perf_event/${attr.type}:${attr.config}@cpu${attr.cpu ?? -1}`, 'perf_event', (h) => n.attachPerfEvent(h, name, attr)),
+    attachXdp: (ifindex) => attach(`xdp/if${ifindex}`, 'xdp', (h) => n.attachXdp(h, name, ifindex)),
+    attachTc: (ifindex, t) => attach(`tc/if${ifindex}/${t.direction}`, 'tc',
+      (h) => n.attachTc(h, name, ifindex, t.direction === 'ingress', t.handle ?? 0, t.priority ?? 0)),
+    attachSocketFilter: (sock) => attach(`socket/fd${sock}`, 'socket_filter', (h) => n.attachSocketFilter(h, name, sock)),
+    attachCgroup: (path) => attach(`cgroup/${path}`, 'cgroup', (h) => n.attachCgroup(h, name, path)),
+    stats: () => {
+      const i = n.progInfo(fd);
+      return { runTimeNs: i.runTimeNs, runCount: i.runCount, recursionMisses: i.recursionMisses };
+    },
+    pin: (path) => n.objPin(fd, path),
+  };
+}
+
+function attachError(program: string, target: string, feature: string, err: unknown): Error {
+  if (err instanceof ClosedError || err instanceof InvalidArgumentError) return err;
+  if (err instanceof SyscallError) {
+    const msg = `attach ${program} to ${target}: ${err.errnoName}`;
+    if (err.errno === EOPNOTSUPP || err.errno === ENOTSUPP || (feature === 'kprobe' && (err.errno === ENOENT || err.errno === EINVAL))) {
+      return new NotSupportedError(feature, `${msg}: ${feature} is not supported by this kernel`, { cause: err });
+    }
+    if (err.errno === EPERM || err.errno === EACCES) {
+      return new PermissionError(feature === 'perf_event' ? 'CAP_PERFMON' : 'CAP_BPF', `${msg}: permission denied`, { cause: err });
+    }
+    return new AttachError(program, msg, { cause: err });
+  }
+  return new AttachError(program, `attach ${program} to ${target}: ${String(err)}`, { cause: err });
+}
