@@ -7,7 +7,7 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(type, BPF_MAP_TYPE_HASH); /* arrays with a constant in-range key are NULL-safe since 6.x */
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, __u64);

@@ -28,5 +28,12 @@ export type { BpfStatsHandle } from './bpf-stats.js';
 export { DEFAULT_PIN_DIR, ensurePinDir, isOnBpffs, openPinned, removePinned } from './pin.js';
 export { bpfObjectDir, bpfObjectPath } from './object-path.js';
 export { native, repoRoot } from './native.js';
+export { libbpfVersion } from './library-version.js';
+export { setLibbpfLogHandler } from './libbpf-log.js';
+export type { LibbpfLogLevel } from './libbpf-log.js';
 export type { NativePerfEventAttr } from './native.js';
 export { errnoName } from './errno.js';
+export {
+  VerifierError, NotSupportedError, PermissionError, ClosedError, SyscallError, AttachError, NativeMissingError, LayoutError, NotFoundError,
+  InvalidArgumentError,
+} from '../lib/errors.js';

@@ -166,7 +166,7 @@ function loadError(object: string, errno: number, log: string, libbpfLog: string
     return new VerifierError(`${object}/${failed}`, errno, lines, truncated);
   }
   if (errno === EPERM) {
-    return new PermissionError('CAP_BPF', `load ${object}: ${errnoName(errno)}: needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)`);
+    return new PermissionError('CAP_BPF', `load ${object}: ${errnoName(errno)}: the kernel refused the program (missing CAP_BPF/CAP_PERFMON, or this program type is not permitted on this kernel)`);
   }
   const reason = libbpfLog.split('\n').filter((l) => /fail|error|invalid/i.test(l)).slice(-2).join(' / ');
   return new SyscallError('bpf_object__load', errno, errnoName(errno), `${object}${reason ? `: ${reason.trim()}` : ''}`);

@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Every event layout TypeScript decodes, one line per struct. A unit test
+ * compares each with the BTF of its compiled object.
+ */
+import type { EventLayout } from '../ebpf/index.js';
+import { EVENT_HEADER } from '../ebpf/index.js';
+import { RINGBUF_BENCH_EVENT } from './ringbuf-bench/ringbuf-bench-event.js';
+
+export const EVENT_LAYOUTS: readonly EventLayout[] = [
+  EVENT_HEADER,
+  RINGBUF_BENCH_EVENT,
+];

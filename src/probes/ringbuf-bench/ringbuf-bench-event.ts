@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: Apache-2.0
+/** Layout and decoder of struct ringbuf_bench_event (bpf/probes/ringbuf_bench). */
+import { defineLayout, readCString } from '../../ebpf/index.js';
+
+export const RINGBUF_BENCH_EVENT = defineLayout('ringbuf_bench', 'ringbuf_bench_event', 64, {
+  hdr: { offset: 0, size: 16 },
+  pid: { offset: 16, size: 4 },
+  tid: { offset: 20, size: 4 },
+  cgroup_id: { offset: 24, size: 8 },
+  seq: { offset: 32, size: 8 },
+  syscall_nr: { offset: 40, size: 8 },
+  comm: { offset: 48, size: 16 },
+});
+
+export interface RingbufBenchEvent {
+  bootNs: bigint;
+  pid: number;
+  tid: number;
+  cgroupId: bigint;
+  seq: bigint;
+  syscallNr: number;
+  comm: string;
+}
+
+const F = RINGBUF_BENCH_EVENT.fields;
+
+/** Decodes one record in place into `out` (reused by the caller). */
+export function decodeRingbufBenchEvent(view: DataView, off: number, bytes: Uint8Array, out: RingbufBenchEvent): RingbufBenchEvent {
+  out.bootNs = view.getBigUint64(off + 8, true);
+  out.pid = view.getUint32(off + F.pid.offset, true);
+  out.tid = view.getUint32(off + F.tid.offset, true);
+  out.cgroupId = view.getBigUint64(off + F.cgroup_id.offset, true);
+  out.seq = view.getBigUint64(off + F.seq.offset, true);
+  out.syscallNr = Number(view.getBigUint64(off + F.syscall_nr.offset, true));
+  out.comm = readCString(bytes, off + F.comm.offset, 16);
+  return out;
+}
