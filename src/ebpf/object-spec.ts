@@ -179,8 +179,8 @@ function encodeInto(buf: Buffer, offset: number, size: number, value: ConstantVa
     buf.set(value, offset);
     return;
   }
-  const v = typeof value === 'boolean' ? (value ? 1n : 0n) : BigInt(value);
   if (typeof value === 'number' && !Number.isInteger(value)) throw new InvalidArgumentError(`setConstant ${name}: ${value} is not an integer`);
+  const v = typeof value === 'boolean' ? (value ? 1n : 0n) : BigInt(value);
   const bits = BigInt(size * 8);
   if (v >= 1n << bits || v < -(1n << (bits - 1n))) throw new InvalidArgumentError(`setConstant ${name}: ${value} does not fit in ${size} bytes`);
   const u = BigInt.asUintN(size * 8, v);

@@ -25,6 +25,15 @@ enum maxpro_event_kind {
 	MAXPRO_EV_PROCESS_EXEC = 1,
 	MAXPRO_EV_PROCESS_FORK = 2,
 	MAXPRO_EV_PROCESS_EXIT = 3,
+	MAXPRO_EV_TCP_CONNECT = 32,        /* struct tcp_conn_event: client handshake done */
+	MAXPRO_EV_TCP_ACCEPT = 33,         /* struct tcp_conn_event: server handshake done */
+	MAXPRO_EV_TCP_CLOSE = 34,          /* struct tcp_conn_event: connection closed */
+	MAXPRO_EV_TCP_CONNECT_FAILED = 35, /* struct tcp_conn_event: SYN_SENT -> CLOSE */
+	MAXPRO_EV_TCP_RETRANSMIT = 36,     /* struct tcp_signal_event */
+	MAXPRO_EV_TCP_SYNACK_RETRANSMIT = 37, /* struct tcp_signal_event */
+	MAXPRO_EV_TCP_RESET_SENT = 38,     /* struct tcp_signal_event */
+	MAXPRO_EV_TCP_RESET_RECEIVED = 39, /* struct tcp_signal_event */
+	MAXPRO_EV_TCP_DROP = 40,           /* struct tcp_signal_event */
 	MAXPRO_EV_BENCH = 250,
 };
 

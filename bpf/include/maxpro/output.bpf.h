@@ -26,6 +26,13 @@ struct {
 	__type(value, __u64);
 } drops SEC(".maps");
 
+/*
+ * clang emits BTF only for types a global refers to. User space checks its
+ * decoders against the BTF of each event struct, so probes force emission.
+ */
+#define MAXPRO_EMIT_BTF(type, tag) const type *__maxpro_btf_##tag __attribute__((unused))
+MAXPRO_EMIT_BTF(struct maxpro_event_hdr, hdr);
+
 /* Ring fill level (bytes) above which a submit wakes the reader; 0: never. */
 const volatile __u64 maxpro_wakeup_bytes = 0;
 

@@ -16,6 +16,7 @@ const volatile __u32 targ_tgid = 0;       /* only this process */
 const volatile __s64 targ_syscall = -1;   /* only this syscall number; -1: any */
 
 __u64 produced = 0;
+MAXPRO_EMIT_BTF(struct ringbuf_bench_event, event);
 
 SEC("tp_btf/sys_enter")
 int BPF_PROG(ringbuf_bench__sys_enter, struct pt_regs *regs, long id)
