@@ -18,6 +18,8 @@ export type { EventBatch } from './event-batch.js';
 export { createEventDispatcher } from './event-dispatcher.js';
 export type { EventDispatcher, EventDispatcherOptions, KindDecoder, DispatcherStats, SkipReason } from './event-dispatcher.js';
 export { defineLayout, EVENT_HEADER, readCString } from './event-layout.js';
+export { createCommInterner, readU64 } from './comm-interner.js';
+export type { CommInterner } from './comm-interner.js';
 export type { EventLayout, FieldLayout } from './event-layout.js';
 export { readDropCounts, totalDrops, readErrorCounts, DROP_REASONS } from './drop-counters.js';
 export type { DropReason, BpfErrorCount } from './drop-counters.js';

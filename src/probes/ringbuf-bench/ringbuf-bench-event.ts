@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /** Layout and decoder of struct ringbuf_bench_event (bpf/probes/ringbuf_bench). */
-import { defineLayout, readCString } from '../../ebpf/index.js';
+import { createCommInterner, defineLayout, readU64 } from '../../ebpf/index.js';
 
 export const RINGBUF_BENCH_EVENT = defineLayout('ringbuf_bench', 'ringbuf_bench_event', 64, {
   hdr: { offset: 0, size: 16 },
@@ -13,25 +13,26 @@ export const RINGBUF_BENCH_EVENT = defineLayout('ringbuf_bench', 'ringbuf_bench_
 });
 
 export interface RingbufBenchEvent {
-  bootNs: bigint;
+  bootNs: number;
   pid: number;
   tid: number;
-  cgroupId: bigint;
-  seq: bigint;
+  cgroupId: number;
+  seq: number;
   syscallNr: number;
   comm: string;
 }
 
 const F = RINGBUF_BENCH_EVENT.fields;
+const comms = createCommInterner();
 
-/** Decodes one record in place into `out` (reused by the caller). */
+/** Decodes one record in place into `out` (reused by the caller). No BigInt, no per-event string building. */
 export function decodeRingbufBenchEvent(view: DataView, off: number, bytes: Uint8Array, out: RingbufBenchEvent): RingbufBenchEvent {
-  out.bootNs = view.getBigUint64(off + 8, true);
+  out.bootNs = readU64(view, off + 8);
   out.pid = view.getUint32(off + F.pid.offset, true);
   out.tid = view.getUint32(off + F.tid.offset, true);
-  out.cgroupId = view.getBigUint64(off + F.cgroup_id.offset, true);
-  out.seq = view.getBigUint64(off + F.seq.offset, true);
-  out.syscallNr = Number(view.getBigUint64(off + F.syscall_nr.offset, true));
-  out.comm = readCString(bytes, off + F.comm.offset, 16);
+  out.cgroupId = readU64(view, off + F.cgroup_id.offset);
+  out.seq = readU64(view, off + F.seq.offset);
+  out.syscallNr = view.getUint32(off + F.syscall_nr.offset, true);
+  out.comm = comms.read(view, bytes, off + F.comm.offset);
   return out;
 }

@@ -40,7 +40,7 @@ describe('ring buffer reader', { skip }, () => {
     const obj = load(1 << 22);
     try {
       obj.program('ringbuf_bench__sys_enter').attachTrace();
-      const seqs: bigint[] = [];
+      const seqs: number[] = [];
       const ev = {} as RingbufBenchEvent;
       let badPid = 0;
       const reader = createRingBufferReader({
@@ -56,7 +56,7 @@ describe('ring buffer reader', { skip }, () => {
       await reader.close();
       assert.equal(seqs.length, N);
       assert.equal(badPid, 0);
-      for (let i = 0; i < N; i++) assert.equal(seqs[i], BigInt(i));
+      for (let i = 0; i < N; i++) assert.equal(seqs[i], i);
       const s = reader.stats();
       assert.equal(s.records, N);
       assert.equal(s.queueDrops, 0);
