@@ -30,6 +30,12 @@ export interface BpfMap {
   /** Walks keys (copies). A concurrent delete may end the walk early. */
   keys(): IterableIterator<Uint8Array>;
   entries(): IterableIterator<[Uint8Array, Uint8Array]>;
+  /**
+   * Reads up to `max` entries per syscall with BPF_MAP_LOOKUP_BATCH (or
+   * LOOKUP_AND_DELETE_BATCH), calling `fn(key, value)` for each; buffers are
+   * reused between calls, so copy what you keep. Returns the entries read.
+   */
+  lookupBatch(fn: (key: Uint8Array, value: Uint8Array) => void, options?: { max?: number; andDelete?: boolean }): number;
   pin(path: string): void;
   /** Sums a per-CPU u64 value (counters), or reads a plain u64. */
   sumU64(key: Uint8Array): bigint;
@@ -89,6 +95,28 @@ export function createBpfMap(
       for (const k of map.keys()) {
         const v = map.lookup(k);
         if (v) yield [k, v];
+      }
+    },
+    lookupBatch(fn, options) {
+      check('lookupBatch');
+      const max = options?.max ?? 256;
+      if (!Number.isInteger(max) || max < 1) throw new InvalidArgumentError(`map ${info.name}: batch size ${max} must be a positive integer`);
+      const keys = new Uint8Array(info.keySize * max);
+      const values = new Uint8Array(valueBytes * max);
+      // Hash maps take a cursor of key size; arrays a u32 index.
+      const cursorSize = Math.max(info.keySize, 4);
+      let inBatch: Uint8Array | null = null;
+      let outBatch = new Uint8Array(cursorSize);
+      let total = 0;
+      for (;;) {
+        const res = native().mapLookupBatch(fd, inBatch, outBatch, keys, values, max, options?.andDelete ?? false);
+        for (let i = 0; i < res.count; i++) {
+          fn(keys.subarray(i * info.keySize, (i + 1) * info.keySize), values.subarray(i * valueBytes, (i + 1) * valueBytes));
+        }
+        total += res.count;
+        if (res.done) return total;
+        inBatch = outBatch;
+        outBatch = new Uint8Array(cursorSize);
       }
     },
     pin(path) {

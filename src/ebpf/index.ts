@@ -27,7 +27,7 @@ export { haveProgramType, haveMapType, haveHelper, requireFeature, BPF_FUNC } fr
 export type { FeatureResult } from './features.js';
 export { enableBpfStats } from './bpf-stats.js';
 export type { BpfStatsHandle } from './bpf-stats.js';
-export { DEFAULT_PIN_DIR, ensurePinDir, isOnBpffs, openPinned, removePinned } from './pin.js';
+export { DEFAULT_PIN_DIR, ensurePinDir, isOnBpffs, openPinned, removePinned, unpin } from './pin.js';
 export { bpfObjectDir, bpfObjectPath } from './object-path.js';
 export { native, repoRoot } from './native.js';
 export { libbpfVersion } from './library-version.js';

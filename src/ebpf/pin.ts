@@ -27,6 +27,11 @@ export function openPinned(path: string): number | undefined {
   return native().objGet(path);
 }
 
+/** Removes one pinned program, map or link. Idempotent. */
+export function unpin(path: string): void {
+  rmSync(path, { force: true });
+}
+
 /** Removes pins under `dir` (and the directory). Idempotent. */
 export function removePinned(dir: string): void {
   if (!existsSync(dir)) return;

@@ -99,12 +99,13 @@ describe('BPF object lifecycle', { skip }, () => {
       assert.throws(() => hits.update(new Uint8Array(3), u64(1n)), /key is 3 bytes/);
       assert.throws(() => hits.delete(u32(1)), SyscallError, 'array elements cannot be deleted');
       assert.equal(hits.lookup(u32(99)), undefined);
-      const keys = new Uint8Array(4 * 16);
-      const vals = new Uint8Array(8 * 16);
-      const out = new Uint8Array(4);
-      const res = native().mapLookupBatch(hits.fd, null, out, keys, vals, 16, false);
-      assert.equal(res.count, 16);
-      assert.equal(new DataView(vals.buffer).getBigUint64(3 * 8, true), 42n);
+      const seen = new Map<number, bigint>();
+      const n = hits.lookupBatch((k, v) => {
+        seen.set(new DataView(k.buffer, k.byteOffset).getUint32(0, true), new DataView(v.buffer, v.byteOffset).getBigUint64(0, true));
+      }, { max: 5 });
+      assert.equal(n, 16, 'batched walk over several syscalls');
+      assert.equal(seen.size, 16);
+      assert.equal(seen.get(3), 42n);
       assert.throws(() => obj.map('nope'), NotFoundError);
     } finally {
       obj.close();

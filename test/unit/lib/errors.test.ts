@@ -27,8 +27,10 @@ describe('errors', () => {
     for (const f of tsFiles(join(root, 'src'))) {
       const text = readFileSync(f, 'utf8');
       for (const m of text.matchAll(/class (\w+Error) extends (\w+)/g)) {
-        const body = text.slice(m.index);
-        const code = /'(MAXPRO_ERR_[A-Z_]+)'/.exec(body.slice(0, 800))?.[1];
+        // The class body: up to the next top-level class.
+        const rest = text.slice(m.index + m[0].length);
+        const end = rest.search(/\n(export )?class /);
+        const code = /'(MAXPRO_ERR_[A-Z_]+)'/.exec(end < 0 ? rest : rest.slice(0, end))?.[1];
         classes.push({ name: m[1]!, file: f, ...(code ? { code } : {}) });
       }
     }
