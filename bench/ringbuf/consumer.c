@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Baseline consumer for the ring-buffer benchmark: plain libbpf, the same
 // object, ring size and timed drain as MaxPro's path, decoding one field.
-// Usage: consumer <obj> <tgid> <tgid-offset> <syscall-offset> <ring-bytes> <interval-ms>
+// Usage: consumer <obj> <tgid> <tgid-offset> <syscall-offset> <ring-bytes> <interval-ms> <wakeup-offset>
+// The forced-wakeup threshold is set to half the ring, as on MaxPro's path.
 // Prints "ready" once attached; on SIGINT prints "<records> <cpu-ns> <lost>".
 #include <errno.h>
 #include <signal.h>
@@ -35,14 +36,15 @@ static long long cpu_ns(void)
 
 int main(int argc, char **argv)
 {
-	if (argc < 7) {
-		fprintf(stderr, "usage: consumer <obj> <tgid> <tgid-off> <syscall-off> <ring-bytes> <interval-ms>\n");
+	if (argc < 8) {
+		fprintf(stderr, "usage: consumer <obj> <tgid> <tgid-off> <syscall-off> <ring-bytes> <interval-ms> <wakeup-off>\n");
 		return 2;
 	}
 	unsigned int tgid = atoi(argv[2]);
 	size_t tgid_off = atoi(argv[3]), sys_off = atoi(argv[4]);
 	unsigned int ring = atoi(argv[5]);
 	int interval = atoi(argv[6]);
+	size_t wake_off = atoi(argv[7]);
 	struct bpf_object *obj = bpf_object__open_file(argv[1], NULL);
 	if (!obj) {
 		fprintf(stderr, "open: %s\n", strerror(errno));
@@ -62,6 +64,8 @@ int main(int argc, char **argv)
 	long long nr = 110;
 	memcpy(copy + tgid_off, &tgid, 4);
 	memcpy(copy + sys_off, &nr, 8);
+	unsigned long long wake = ring / 2;
+	memcpy(copy + wake_off, &wake, 8);
 	bpf_map__set_initial_value(rodata, copy, sz);
 	bpf_map__set_max_entries(bpf_object__find_map_by_name(obj, "events"), ring);
 	if (bpf_object__load(obj)) {

@@ -29,6 +29,7 @@ const spec = openObjectFile(objPath);
 const off = (n: string): number => spec.variables['.rodata']!.find((v) => v.name === n)!.offset;
 const tgidOff = off('targ_tgid');
 const sysOff = off('targ_syscall');
+const wakeOff = off('maxpro_wakeup_bytes');
 spec.close();
 
 interface Run { produced: number; secs: number; received: number; cpuNs: number; lost: number; rssMb?: number }
@@ -37,7 +38,7 @@ async function runOnce(kind: 'none' | 'c' | 'node'): Promise<Run> {
   const prod = spawnLines(producerBin, [String(SECONDS)]);
   const pid = Number((await prod.next()).split(' ')[1]);
   let cons: ReturnType<typeof spawnLines> | undefined;
-  if (kind === 'c') cons = spawnLines(consumerBin, [objPath, String(pid), String(tgidOff), String(sysOff), String(RING), String(INTERVAL_MS)]);
+  if (kind === 'c') cons = spawnLines(consumerBin, [objPath, String(pid), String(tgidOff), String(sysOff), String(RING), String(INTERVAL_MS), String(wakeOff)]);
   if (kind === 'node') cons = spawnLines(process.execPath, [nodeConsumer, String(pid), String(RING), String(INTERVAL_MS)]);
   if (cons) {
     const r = await cons.next();
