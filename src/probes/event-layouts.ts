@@ -6,12 +6,8 @@
 import type { EventLayout } from '../ebpf/index.js';
 import { EVENT_HEADER } from '../ebpf/index.js';
 import { RINGBUF_BENCH_EVENT } from './ringbuf-bench/ringbuf-bench-event.js';
-import { PROCESS_EXEC_EVENT, PROCESS_EXIT_EVENT, PROCESS_FORK_EVENT } from './process/process-event.js';
 
 export const EVENT_LAYOUTS: readonly EventLayout[] = [
   EVENT_HEADER,
   RINGBUF_BENCH_EVENT,
-  PROCESS_EXEC_EVENT,
-  PROCESS_FORK_EVENT,
-  PROCESS_EXIT_EVENT,
 ];
