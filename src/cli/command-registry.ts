@@ -3,8 +3,22 @@
 import type { Command } from './command.js';
 import { doctorCommand } from './commands/doctor.js';
 import { upCommand } from './commands/up.js';
+import { traceExecCommand } from './commands/trace-exec.js';
+import { traceTcpCommand } from './commands/trace-tcp.js';
+import { topTcpCommand } from './commands/top-tcp.js';
+import { collectorCommand } from './commands/collector.js';
+import { tracesSearchCommand } from './commands/traces-search.js';
+import { tracesGetCommand } from './commands/traces-get.js';
+import { servicesCommand } from './commands/services.js';
 
 export const COMMANDS: readonly Command[] = [
   upCommand,
   doctorCommand,
+  traceExecCommand,
+  traceTcpCommand,
+  topTcpCommand,
+  collectorCommand,
+  tracesSearchCommand,
+  tracesGetCommand,
+  servicesCommand,
 ];

@@ -6,8 +6,15 @@
 import type { EventLayout } from '../ebpf/index.js';
 import { EVENT_HEADER } from '../ebpf/index.js';
 import { RINGBUF_BENCH_EVENT } from './ringbuf-bench/ringbuf-bench-event.js';
+import { PROCESS_EXEC_EVENT, PROCESS_EXIT_EVENT, PROCESS_FORK_EVENT } from './process/process-event.js';
+import { TCP_CONN_EVENT, TCP_SIGNAL_EVENT } from './tcp/tcp-event.js';
 
 export const EVENT_LAYOUTS: readonly EventLayout[] = [
   EVENT_HEADER,
   RINGBUF_BENCH_EVENT,
+  PROCESS_EXEC_EVENT,
+  PROCESS_FORK_EVENT,
+  PROCESS_EXIT_EVENT,
+  TCP_CONN_EVENT,
+  TCP_SIGNAL_EVENT,
 ];

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The agent side of the TCP benchmark, in its own process so that its CPU
+ * and RSS are its own: loads the TCP probe, and once a second reads every
+ * aggregate and renders it as Prometheus text, as an exporting agent would.
+ * Talks to the benchmark over IPC: `mark` starts a measurement window,
+ * `report` ends it and answers with the figures.
+ */
+import { enableBpfStats } from '../../src/ebpf/index.js';
+import { createTcpProbe } from '../../src/probes/tcp/tcp-probe.js';
+import { createTcpMetrics } from '../../src/probes/tcp/tcp-metrics.js';
+import { createMetricRegistry } from '../../src/exporters/prometheus/index.js';
+import { createTcpIdentity } from '../../src/probes/tcp/tcp-identity.js';
+
+interface Mark { cpu: NodeJS.CpuUsage; bpfNs: bigint; wall: bigint }
+
+const withStats = process.argv.includes('--bpf-stats');
+const stats = withStats ? enableBpfStats() : undefined;
+const probe = createTcpProbe({});
+const registry = createMetricRegistry();
+const identity = await createTcpIdentity();
+const metrics = createTcpMetrics({ probe, registry, identify: identity.identify });
+let rendered = 0;
+const timer = setInterval(() => {
+  metrics.collect();
+  rendered += registry.render().length;
+}, 1000);
+
+let mark: Mark | undefined;
+process.on('message', (msg: unknown) => {
+  if (msg === 'mark') {
+    mark = { cpu: process.cpuUsage(), bpfNs: probe.bpfRunTimeNs(), wall: process.hrtime.bigint() };
+    process.send?.('marked');
+  } else if (msg === 'report' && mark) {
+    const cpu = process.cpuUsage(mark.cpu);
+    const st = probe.stats();
+    const lost = Object.values(st.kernelDrops).reduce((a, b) => a + Number(b), 0) + st.readerDrops;
+    process.send?.({
+      userUs: cpu.user,
+      systemUs: cpu.system,
+      bpfNs: Number(probe.bpfRunTimeNs() - mark.bpfNs),
+      wallNs: Number(process.hrtime.bigint() - mark.wall),
+      rssBytes: process.memoryUsage().rss,
+      lost,
+      records: st.records,
+      globals: probe.globals(),
+      rendered,
+    });
+  } else if (msg === 'exit') {
+    clearInterval(timer);
+    void probe.close().then(() => {
+      stats?.close();
+      process.exit(0);
+    });
+  }
+});
+process.send?.('ready');

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: Apache-2.0
+/** `maxpro collector`: run the OTLP/HTTP span collector with its embedded store. */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { Command } from '../command.js';
+import { createCollector, defaultDataDir, type CollectorAuthOptions } from '../../collector/collector.js';
+import { parseDurationNs } from '../../collector/query-api.js';
+import { InvalidArgumentError } from '../../lib/errors.js';
+
+const HELP = `USAGE: maxpro collector [flags]
+
+Receives OTLP/HTTP (protobuf or JSON, gzip or plain) on /v1/traces, /v1/logs
+and /v1/metrics, stores it in an embedded SQLite store, and serves the query
+API under /api/. Every request needs a bearer token or an X-MaxPro-Auth key
+unless --no-auth is given. Runs until interrupted.
+
+FLAGS:
+  --host <addr>          listen address (default 127.0.0.1)
+  --port <n>             port (default 4318)
+  --data-dir <dir>       store directory (default ${defaultDataDir()})
+  --token-file <file>    file holding the bearer token (or set MAXPRO_COLLECTOR_TOKEN)
+  --api-key-file <file>  file holding an X-MaxPro-Auth key (or set MAXPRO_COLLECTOR_API_KEY)
+  --no-auth              accept unauthenticated requests (prints a warning)
+  --tls-cert <file>      serve HTTPS with this PEM certificate ...
+  --tls-key <file>       ... and this PEM key
+  --max-age <dur>        delete data older than this (default 7d)
+  --max-size <bytes>     delete the oldest data beyond this size, e.g. 10GiB (default 10GiB)
+  --max-body <bytes>     largest request body on the wire (default 4MiB)
+  --max-inflated <bytes> largest gzip body once inflated (default 32MiB)
+  --baggage-keys <k,..>  baggage keys copied onto spans as attributes
+  --fsync                fsync each commit (survives power loss; slower)
+
+EXAMPLES:
+  MAXPRO_COLLECTOR_TOKEN=s3cret maxpro collector
+  maxpro collector --port 0 --data-dir /var/lib/maxpro --token-file /etc/maxpro/token
+  maxpro collector --no-auth --baggage-keys tenant,session.id   # local development only
+`;
+
+/** Parses `10GiB`, `512MiB`, `4MB`, `1000`. */
+export function parseBytes(s: string, what: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib|tb|tib)?$/i.exec(s.trim());
+  if (!m) throw new InvalidArgumentError(`${what} '${s}' is not a size like 4MiB or 10GiB`);
+  const mult: Record<string, number> = { b: 1, kb: 1e3, kib: 1024, mb: 1e6, mib: 1024 ** 2, gb: 1e9, gib: 1024 ** 3, tb: 1e12, tib: 1024 ** 4 };
+  return Math.floor(Number(m[1]) * mult[(m[2] ?? 'b').toLowerCase()]!);
+}
+
+function secret(file: string | undefined, env: string | undefined): string | undefined {
+  if (file) return readFileSync(file, 'utf8').trim();
+  return env && env !== '' ? env : undefined;
+}
+
+export const collectorCommand: Command = {
+  name: 'collector',
+  summary: 'run the OTLP/HTTP span collector and its query API',
+  help: HELP,
+  async run(argv, io) {
+    const { values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        host: { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' },
+        'token-file': { type: 'string' }, 'api-key-file': { type: 'string' }, 'no-auth': { type: 'boolean' },
+        'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'max-age': { type: 'string' }, 'max-size': { type: 'string' },
+        'max-body': { type: 'string' }, 'max-inflated': { type: 'string' }, 'baggage-keys': { type: 'string' }, fsync: { type: 'boolean' },
+        verbose: { type: 'boolean', short: 'v' },
+      },
+    });
+    const port = values.port === undefined ? 4318 : Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError(`--port '${values.port}' must be 0..65535`);
+    if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) throw new InvalidArgumentError('--tls-cert and --tls-key go together');
+    const token = secret(values['token-file'], process.env.MAXPRO_COLLECTOR_TOKEN);
+    const apiKey = secret(values['api-key-file'], process.env.MAXPRO_COLLECTOR_API_KEY);
+    let auth: CollectorAuthOptions;
+    if (values['no-auth']) auth = { disabled: true };
+    else if (token || apiKey) auth = { tokens: token ? [token] : [], apiKeys: apiKey ? [apiKey] : [] };
+    else throw new InvalidArgumentError('no credentials: set MAXPRO_COLLECTOR_TOKEN, --token-file or --api-key-file, or pass --no-auth');
+    const collector = await createCollector({
+      host: values.host ?? '127.0.0.1',
+      port,
+      dataDir: values['data-dir'] ?? defaultDataDir(),
+      auth,
+      log: (line) => io.err.write(`${line}\n`),
+      ...(values['tls-cert'] ? { tls: { cert: readFileSync(values['tls-cert']), key: readFileSync(values['tls-key']!) } } : {}),
+      limits: {
+        ...(values['max-body'] ? { maxBodyBytes: parseBytes(values['max-body'], '--max-body') } : {}),
+        ...(values['max-inflated'] ? { maxDecompressedBytes: parseBytes(values['max-inflated'], '--max-inflated') } : {}),
+      },
+      retention: {
+        ...(values['max-age'] ? { maxAgeMs: Number(parseDurationNs(values['max-age'], '--max-age') / 1_000_000n) } : {}),
+        ...(values['max-size'] ? { maxBytes: parseBytes(values['max-size'], '--max-size') } : {}),
+        fsync: values.fsync ?? false,
+      },
+      ...(values['baggage-keys'] ? { baggage: { allowKeys: values['baggage-keys'].split(',').map((k) => k.trim()).filter(Boolean) } } : {}),
+    });
+    io.out.write(`maxpro collector listening on ${collector.url} (OTLP/HTTP: ${collector.url}/v1/traces)\n`);
+    await new Promise<void>((resolve) => {
+      if (io.signal.aborted) resolve();
+      io.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    await collector.close();
+    return 0;
+  },
+};

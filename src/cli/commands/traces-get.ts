@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: Apache-2.0
+/** `maxpro traces get <traceId>`: print one trace as a terminal waterfall. */
+import { parseArgs } from 'node:util';
+import type { Command } from '../command.js';
+import { createQueryClient } from '../../collector/query-client.js';
+import { renderWaterfall } from '../../collector/waterfall.js';
+import { InvalidArgumentError } from '../../lib/errors.js';
+
+const HELP = `USAGE: maxpro traces get <traceId> [--json] [--url <url>] [--width <n>] [--no-color]
+
+Prints the trace as a waterfall: the span tree indented, one duration bar per
+span on a shared time axis, errors highlighted. --json prints the span tree.
+The token comes from $MAXPRO_COLLECTOR_TOKEN.
+
+EXAMPLES:
+  maxpro traces get 5b8efff798038103d269b633813fc60c
+  maxpro traces get 5b8efff798038103d269b633813fc60c --json | jq '.roots[0].children | length'
+`;
+
+export const tracesGetCommand: Command = {
+  name: 'traces get',
+  summary: 'show one trace as a waterfall (indented tree, duration bars, errors)',
+  help: HELP,
+  async run(argv, io) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: true,
+      options: { json: { type: 'boolean' }, url: { type: 'string' }, width: { type: 'string' }, 'no-color': { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' } },
+    });
+    const traceId = positionals[0];
+    if (!traceId || positionals.length > 1) throw new InvalidArgumentError('give exactly one trace id (32 hex digits)');
+    if (!/^[0-9a-fA-F]{32}$/.test(traceId)) throw new InvalidArgumentError(`trace id '${traceId.slice(0, 40)}' must be 32 hex digits`);
+    const tree = await createQueryClient(values.url ? { url: values.url } : {}).getTrace(traceId);
+    if (values.json) {
+      io.out.write(`${JSON.stringify(tree, null, 2)}\n`);
+      return 0;
+    }
+    const tty = (io.out as NodeJS.WriteStream).isTTY === true;
+    const width = values.width ? Number(values.width) : (io.out as NodeJS.WriteStream).columns ?? 120;
+    io.out.write(`${renderWaterfall(tree, { width, color: tty && !values['no-color'] })}\n`);
+    return 0;
+  },
+};

@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Pod metadata for the pods of this node: pod UID to name, namespace,
+ * labels, owner workload and node. Watches only `spec.nodeName=<node>`
+ * through the official Kubernetes client, from the in-cluster service
+ * account or a kubeconfig. Without a cluster the step is skipped and says so
+ * once through `onNotice`.
+ */
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { InvalidArgumentError } from '../lib/errors.js';
+
+/** What an event carries about its pod. */
+export interface PodMetadata {
+  uid: string;
+  name: string;
+  namespace: string;
+  nodeName?: string;
+  labels: Readonly<Record<string, string>>;
+  /** The controlling workload, resolved through a ReplicaSet to its Deployment by name. */
+  workload?: { kind: string; name: string };
+}
+
+/** The subset of a V1Pod this module reads. */
+export interface PodLike {
+  metadata?: {
+    uid?: string;
+    name?: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    ownerReferences?: { kind: string; name: string; controller?: boolean }[];
+  };
+  spec?: { nodeName?: string };
+}
+
+/**
+ * Maps a pod object to its metadata; undefined without uid, name or
+ * namespace. A ReplicaSet owner named `<deployment>-<pod-template-hash>` is
+ * reported as its Deployment, as kubectl shows it.
+ */
+export function podMetadataFromPod(pod: PodLike): PodMetadata | undefined {
+  const m = pod.metadata;
+  if (!m?.uid || !m.name || !m.namespace) return undefined;
+  const out: PodMetadata = { uid: m.uid, name: m.name, namespace: m.namespace, labels: { ...(m.labels ?? {}) } };
+  if (pod.spec?.nodeName) out.nodeName = pod.spec.nodeName;
+  const owner = m.ownerReferences?.find((o) => o.controller) ?? m.ownerReferences?.[0];
+  if (owner) {
+    const hash = m.labels?.['pod-template-hash'];
+    if (owner.kind === 'ReplicaSet' && hash && owner.name.endsWith(`-${hash}`)) {
+      out.workload = { kind: 'Deployment', name: owner.name.slice(0, -(hash.length + 1)) };
+    } else if (owner.kind === 'Job' && /-\d{8,}$/.test(owner.name)) {
+      // A CronJob's jobs are named <cronjob>-<scheduled minute>.
+      out.workload = { kind: 'CronJob', name: owner.name.replace(/-\d{8,}$/, '') };
+    } else {
+      out.workload = { kind: owner.kind, name: owner.name };
+    }
+  }
+  return out;
+}
+
+export interface K8sMetadataOptions {
+  /** Path of a kubeconfig; default: the in-cluster service account when present. */
+  kubeconfig?: string;
+  /** This node's name. Default: $NODE_NAME, else the host name. */
+  nodeName?: string;
+  /** Most pods kept. Default 1024. */
+  maxPods?: number;
+  /** Receives one-line notices (skipped, connected, watch errors). */
+  onNotice?(message: string): void;
+}
+
+export interface K8sMetadataStats {
+  state: 'disabled' | 'starting' | 'watching' | 'error';
+  pods: number;
+  /** Pods not kept because `maxPods` was reached. */
+  overflow: number;
+  errors: number;
+}
+
+export interface K8sMetadata {
+  /** Connects and starts watching; resolves to false when no cluster is configured. */
+  start(): Promise<boolean>;
+  lookup(podUid: string): PodMetadata | undefined;
+  stats(): K8sMetadataStats;
+  close(): Promise<void>;
+}
+
+const SA_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+/** Whether a cluster is configured: a kubeconfig was given, or the in-cluster account exists. */
+export function kubernetesConfigured(kubeconfig?: string): boolean {
+  if (kubeconfig) return true;
+  return Boolean(process.env['KUBERNETES_SERVICE_HOST']) && existsSync(SA_TOKEN);
+}
+
+export function createK8sMetadata(options: K8sMetadataOptions = {}): K8sMetadata {
+  const maxPods = options.maxPods ?? 1024;
+  if (!Number.isInteger(maxPods) || maxPods < 1) throw new InvalidArgumentError(`createK8sMetadata: maxPods ${maxPods} must be a positive integer`);
+  if (options.kubeconfig !== undefined && !existsSync(options.kubeconfig)) {
+    throw new InvalidArgumentError(`kubeconfig ${options.kubeconfig} does not exist`);
+  }
+  const nodeName = options.nodeName ?? process.env['NODE_NAME'] ?? hostname();
+  const pods = new Map<string, PodMetadata>();
+  const st: K8sMetadataStats = { state: 'disabled', pods: 0, overflow: 0, errors: 0 };
+  let stop: (() => Promise<void>) | undefined;
+  const notice = (m: string): void => options.onNotice?.(m);
+
+  const put = (pod: PodLike): void => {
+    const meta = podMetadataFromPod(pod);
+    if (!meta) return;
+    if (!pods.has(meta.uid) && pods.size >= maxPods) {
+      st.overflow++;
+      return;
+    }
+    pods.set(meta.uid, meta);
+  };
+  const remove = (pod: PodLike): void => {
+    if (pod.metadata?.uid) pods.delete(pod.metadata.uid);
+  };
+
+  return {
+    async start(): Promise<boolean> {
+      if (!kubernetesConfigured(options.kubeconfig)) {
+        notice('kubernetes: no cluster configured (no in-cluster service account, no --kubeconfig): pod metadata skipped');
+        return false;
+      }
+      st.state = 'starting';
+      // Loaded only when a cluster is configured: the client is large.
+      const k8s = await import('@kubernetes/client-node');
+      const kc = new k8s.KubeConfig();
+      if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
+      else kc.loadFromCluster();
+      const api = kc.makeApiClient(k8s.CoreV1Api);
+      const fieldSelector = `spec.nodeName=${nodeName}`;
+      const informer = new k8s.ListWatch<import('@kubernetes/client-node').V1Pod>(
+        '/api/v1/pods', new k8s.Watch(kc), () => api.listPodForAllNamespaces({ fieldSelector }), false, undefined, fieldSelector,
+      );
+      informer.on('add', put);
+      informer.on('update', put);
+      informer.on('delete', remove);
+      informer.on('error', (err: unknown) => {
+        st.errors++;
+        st.state = 'error';
+        notice(`kubernetes: pod watch failed: ${err instanceof Error ? err.message : String(err)} (retrying)`);
+      });
+      informer.on('connect', () => { st.state = 'watching'; });
+      stop = () => informer.stop();
+      try {
+        await informer.start();
+      } catch (err) {
+        st.errors++;
+        st.state = 'error';
+        notice(`kubernetes: cannot list pods on node ${nodeName}: ${err instanceof Error ? err.message : String(err)}: pod metadata skipped`);
+        await informer.stop().catch(() => undefined);
+        stop = undefined;
+        return false;
+      }
+      st.state = 'watching';
+      notice(`kubernetes: watching pods on node ${nodeName} (${pods.size} now)`);
+      return true;
+    },
+    lookup: (uid) => pods.get(uid),
+    stats: () => ({ ...st, pods: pods.size }),
+    async close(): Promise<void> {
+      const s = stop;
+      stop = undefined;
+      if (s) await s();
+      pods.clear();
+    },
+  };
+}

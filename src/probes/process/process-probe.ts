@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The process lifecycle probe: loads bpf/probes/process, attaches its
+ * tracepoints and hands decoded exec, fork and exit events to `onEvents`,
+ * one array per drained batch.
+ */
+import {
+  bpfObjectPath, createEventDispatcher, createRingBufferReader, native, openObjectFile, readDropCounts, readErrorCounts,
+} from '../../ebpf/index.js';
+import type {
+  BpfErrorCount, BpfObject, DispatcherStats, DropReason, KindDecoder, RingBufferReader, RingBufferReaderStats,
+} from '../../ebpf/index.js';
+import { InvalidArgumentError } from '../../lib/errors.js';
+import {
+  PROCESS_EVENT_KIND, PROCESS_EVENT_VERSION, PROCESS_EXEC_EVENT, PROCESS_EXIT_EVENT, PROCESS_FORK_EVENT,
+  decodeProcessExecEvent, decodeProcessExitEvent, decodeProcessForkEvent,
+} from './process-event.js';
+import type { ProcessEvent } from './process-event.js';
+
+/** Hard caps compiled into the probe (PROCESS_ARGC_MAX, PROCESS_ARGS_MAX). */
+export const PROCESS_ARGC_MAX = 1024;
+export const PROCESS_ARGS_MAX = 32768;
+
+export interface ProcessProbeOptions {
+  /** Receives each batch's events, in ring order. The array is the caller's to keep. */
+  onEvents(events: ProcessEvent[]): void;
+  /** Receives errors thrown by onEvents and decoder failures (also counted). */
+  onError?(err: unknown): void;
+  /** Arguments kept per exec, 1..1024. Default 128. */
+  maxArgs?: number;
+  /** Argument bytes kept per exec, 64..32768. Default 4096. */
+  maxArgBytes?: number;
+  /** Only this real uid. Default: every user. */
+  uid?: number;
+  /** Ring buffer bytes (power of two). Default 2 MiB: at 10 ms drains that holds bursts of thousands of execs, and a small ring keeps RSS flat (every page of it is touched once the ring wraps). */
+  ringBytes?: number;
+  /** Drain period, ms. Default 10. */
+  intervalMs?: number;
+}
+
+/** Events lost, by where they were lost. */
+export interface ProcessProbeLost {
+  /** In BPF, by enum maxpro_drop_reason. */
+  kernel: Record<DropReason, number>;
+  /** Between the ring and JS (reader queue or oversize records). */
+  reader: number;
+  /** Records the dispatcher skipped (unknown kind, bad version, short, decode error). */
+  decode: number;
+  total: number;
+}
+
+export interface ProcessProbeStats {
+  events: { exec: number; fork: number; exit: number };
+  lost: ProcessProbeLost;
+  reader: RingBufferReaderStats;
+  dispatcher: DispatcherStats;
+  /** Helper failures inside BPF by (errno, line). */
+  bpfErrors: BpfErrorCount[];
+}
+
+export interface ProcessProbe {
+  stats(): ProcessProbeStats;
+  /** Drains the ring now. */
+  flush(): void;
+  /** Detaches, drains what is left and frees everything. Idempotent. */
+  close(): Promise<ProcessProbeStats>;
+}
+
+const PROGRAMS = [
+  'process__sched_process_exec', 'process__sched_process_fork', 'process__sched_process_exit',
+  'process__sys_enter_execve', 'process__sys_enter_execveat', 'process__sys_exit_execve', 'process__sys_exit_execveat',
+] as const;
+
+const EAGAIN = 11;
+
+/*
+ * Opens, configures and loads the object. The verifier gives up with EAGAIN
+ * when a signal arrives during verification (a profiler's SIGPROF, a
+ * SIGCHLD); that is retried, every other error is thrown.
+ */
+function loadObject(maxArgs: number, maxArgBytes: number, ringBytes: number, uid: number | undefined): BpfObject {
+  for (let attempt = 1; ; attempt++) {
+    const spec = openObjectFile(bpfObjectPath('process'), 'process');
+    try {
+      spec.setConstant('max_args', maxArgs);
+      spec.setConstant('max_arg_bytes', maxArgBytes);
+      if (uid !== undefined) spec.setConstant('targ_uid', checkInt('uid', uid, 0, 0xfffffffe));
+      spec.setMaxEntries('events', ringBytes);
+      spec.setMaxEntries('scratch', native().numPossibleCpus());
+      // Wake the reader early when a burst fills half the ring.
+      spec.setConstant('maxpro_wakeup_bytes', ringBytes / 2);
+      return spec.load();
+    } catch (err) {
+      spec.close();
+      if (attempt < 5 && (err as { errno?: unknown }).errno === EAGAIN) continue;
+      throw err;
+    }
+  }
+}
+
+function checkInt(name: string, v: number, min: number, max: number): number {
+  if (!Number.isInteger(v) || v < min || v > max) throw new InvalidArgumentError(`createProcessProbe: ${name} ${v} not in ${min}..${max}`);
+  return v;
+}
+
+/**
+ * Loads and attaches the probe. May throw `InvalidArgumentError`,
+ * `NotFoundError` (object not built), `PermissionError`, `VerifierError`,
+ * `AttachError` or `SyscallError`.
+ */
+export function createProcessProbe(options: ProcessProbeOptions): ProcessProbe {
+  const maxArgs = checkInt('maxArgs', options.maxArgs ?? 128, 1, PROCESS_ARGC_MAX);
+  const maxArgBytes = checkInt('maxArgBytes', options.maxArgBytes ?? 4096, 64, PROCESS_ARGS_MAX);
+  const ringBytes = options.ringBytes ?? 1 << 22;
+  if (!Number.isInteger(ringBytes) || ringBytes < 4096 || (ringBytes & (ringBytes - 1)) !== 0) {
+    throw new InvalidArgumentError(`createProcessProbe: ringBytes ${ringBytes} is not a power of two >= 4096`);
+  }
+  const obj = loadObject(maxArgs, maxArgBytes, ringBytes, options.uid);
+
+  const counts = { exec: 0, fork: 0, exit: 0 };
+  let pending: ProcessEvent[] = [];
+  const decoders = new Map<number, KindDecoder>([
+    [PROCESS_EVENT_KIND.exec, {
+      version: PROCESS_EVENT_VERSION, minSize: PROCESS_EXEC_EVENT.size,
+      decode: (view, off, len, bytes) => { pending.push(decodeProcessExecEvent(view, off, len, bytes, maxArgs)); },
+    }],
+    [PROCESS_EVENT_KIND.fork, {
+      version: PROCESS_EVENT_VERSION, minSize: PROCESS_FORK_EVENT.size,
+      decode: (view, off, _len, bytes) => { pending.push(decodeProcessForkEvent(view, off, bytes)); },
+    }],
+    [PROCESS_EVENT_KIND.exit, {
+      version: PROCESS_EVENT_VERSION, minSize: PROCESS_EXIT_EVENT.size,
+      decode: (view, off, _len, bytes) => { pending.push(decodeProcessExitEvent(view, off, bytes)); },
+    }],
+  ]);
+  const dispatcher = createEventDispatcher({ decoders, onDecodeError: (_k, err) => options.onError?.(err) });
+
+  let reader: RingBufferReader;
+  try {
+    for (const p of PROGRAMS) obj.program(p).attach();
+    reader = createRingBufferReader({
+      map: obj.map('events'),
+      intervalMs: options.intervalMs ?? 10,
+      onError: options.onError,
+      onBatch: (batch) => {
+        dispatcher.dispatch(batch);
+        if (pending.length === 0) return;
+        const events = pending;
+        pending = [];
+        for (const e of events) counts[e.type]++;
+        options.onEvents(events);
+      },
+    });
+  } catch (err) {
+    obj.close();
+    throw err;
+  }
+
+  let lastStats: ProcessProbeStats | undefined;
+  const stats = (): ProcessProbeStats => {
+    if (lastStats) return lastStats;
+    const kernel = Object.fromEntries(Object.entries(readDropCounts(obj)).map(([k, v]) => [k, Number(v)])) as Record<DropReason, number>;
+    const r = reader.stats();
+    const d = dispatcher.stats();
+    let decode = 0;
+    for (const n of d.skipped.values()) decode += n;
+    const readerLost = r.queueDrops + r.oversizeDrops;
+    const total = Object.values(kernel).reduce((a, b) => a + b, 0) + readerLost + decode;
+    return {
+      events: { ...counts },
+      lost: { kernel, reader: readerLost, decode, total },
+      reader: r,
+      dispatcher: d,
+      bpfErrors: readErrorCounts(obj),
+    };
+  };
+  let closing: Promise<ProcessProbeStats> | undefined;
+  return {
+    stats,
+    flush: () => reader.flush(),
+    close(): Promise<ProcessProbeStats> {
+      closing ??= (async () => {
+        // Detach first so nothing new arrives, then drain the rest.
+        for (const l of obj.links) l.destroy();
+        await reader.close();
+        lastStats = stats();
+        obj.close();
+        return lastStats;
+      })();
+      return closing;
+    },
+  };
+}
