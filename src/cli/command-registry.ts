@@ -10,6 +10,9 @@ import { collectorCommand } from './commands/collector.js';
 import { tracesSearchCommand } from './commands/traces-search.js';
 import { tracesGetCommand } from './commands/traces-get.js';
 import { servicesCommand } from './commands/services.js';
+import { agentCommand } from './commands/agent.js';
+import { configCheckCommand, configSchemaCommand } from './commands/config-check.js';
+import { policyExplainCommand } from './commands/policy-explain.js';
 
 export const COMMANDS: readonly Command[] = [
   upCommand,
@@ -21,4 +24,8 @@ export const COMMANDS: readonly Command[] = [
   tracesSearchCommand,
   tracesGetCommand,
   servicesCommand,
+  agentCommand,
+  configCheckCommand,
+  configSchemaCommand,
+  policyExplainCommand,
 ];

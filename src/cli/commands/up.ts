@@ -1,3 +1,120 @@
 // SPDX-License-Identifier: Apache-2.0
+/** `maxpro up`: agent and collector together on this node, with embedded defaults. */
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
-export const upCommand: Command = { name: 'up', summary: 'run', help: 'USAGE: maxpro up', run: async () => 0 };
+import { resolveConfigInWorker } from '../../agent/config/config-worker.js';
+import type { Collector } from '../../collector/collector.js';
+import { InvalidArgumentError } from '../../lib/errors.js';
+import { waitForAbort, watchReloads } from './agent.js';
+import { runDoctor } from '../../doctor/run-doctor.js';
+import { formatDoctorReport } from './doctor.js';
+
+const HELP = `USAGE: maxpro up [--config FILE] [flags]
+
+Runs the agent and the collector together on this node. The agent's OTLP
+exporter points at the in-process collector (with a fresh random token), so
+events and aggregates land in the local store. Prints the URLs, then a live
+summary every few seconds, until interrupted.
+
+FLAGS:
+  --config FILE        agent configuration (defaults are embedded)
+  --listen HOST:PORT   agent endpoints (default 127.0.0.1:9464)
+  --collector-port N   collector port (default 4318; 0 picks one)
+  --data-dir DIR       collector store (default: the collector's, see maxpro collector --help)
+  --no-collector       run the agent alone
+  --interval SECONDS   summary period (default 5)
+
+EXAMPLES:
+  sudo maxpro up
+  sudo maxpro up --config agent.yaml --collector-port 0
+`;
+
+export const upCommand: Command = {
+  name: 'up',
+  summary: 'run agent and collector on this node with embedded defaults',
+  help: HELP,
+  async run(argv, io) {
+    const { values } = parseArgs({
+      args: argv, strict: true,
+      options: {
+        config: { type: 'string', short: 'c' }, listen: { type: 'string' }, 'collector-port': { type: 'string' },
+        'data-dir': { type: 'string' }, 'no-collector': { type: 'boolean' }, interval: { type: 'string' },
+      },
+    });
+    const interval = Number(values.interval ?? '5');
+    if (!(interval >= 1 && interval <= 3600)) throw new InvalidArgumentError(`--interval ${values.interval}: 1..3600 seconds`);
+    const port = Number(values['collector-port'] ?? '4318');
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError(`--collector-port ${values['collector-port']}: 0..65535`);
+    // Check the node first: a missing mount or capability is named with its fix.
+    const report = runDoctor({ fix: process.getuid?.() === 0 });
+    if (!report.ok) {
+      io.out.write(formatDoctorReport(report));
+      return 1;
+    }
+    const optional = report.checks.filter((c) => !c.required && c.status !== 'ok').map((c) => c.title);
+    io.out.write(`doctor: every required check passes on ${report.kernel}${optional.length ? ` (not available, optional: ${optional.join(', ')})` : ''}\n`);
+    let collector: Collector | undefined;
+    const token = randomBytes(24).toString('base64url');
+    if (!values['no-collector']) {
+      const { createCollector, defaultDataDir } = await import('../../collector/collector.js');
+      collector = await createCollector({
+        host: '127.0.0.1', port, dataDir: values['data-dir'] ?? defaultDataDir(), auth: { tokens: [token] },
+        log: (l) => io.err.write(`collector: ${l}\n`),
+      });
+    } else io.out.write('collector: not started (--no-collector); the agent runs alone\n');
+    const sources = {
+      ...(values.config ? { file: values.config } : {}),
+      flags: { ...(values.listen ? { '--listen': values.listen } : {}), ...(collector ? { '--otlp-endpoint': collector.url } : {}) },
+      env: { ...process.env, ...(collector ? { MAXPRO_OTLP_ENABLED: 'true' } : {}) },
+    };
+    const { config } = await resolveConfigInWorker(sources);
+    if (collector) config.exporters.otlp.headers = { ...config.exporters.otlp.headers, authorization: `Bearer ${token}` };
+    const { startAgentWorker } = await import('../../agent/agent-worker.js');
+    let agent;
+    try {
+      agent = await startAgentWorker({ config, log: (l) => io.err.write(`agent: ${l}\n`) });
+    } catch (err) {
+      await collector?.close();
+      throw err;
+    }
+    io.out.write([
+      'maxpro up',
+      `  metrics   ${agent.url}/metrics`,
+      `  stream    ${agent.url}/stream   (NDJSON live events)`,
+      `  health    ${agent.url}/healthz  ${agent.url}/readyz`,
+      `  pprof     ${agent.url}/debug/pprof/profile?seconds=10  ${agent.url}/debug/pprof/heap`,
+      collector ? `  collector ${collector.url}  (OTLP/HTTP /v1/logs, /v1/metrics, /v1/traces; query API ${collector.url}/api/)` : '',
+      `  probes    ${agent.probes.join(', ') || 'none loaded (see /readyz)'}`,
+      '',
+    ].filter((l, i, a) => l !== '' || i === a.length - 1).join('\n'));
+    const stopReload = watchReloads(agent, sources, io);
+    const a = agent;
+    const summary = async (): Promise<void> => {
+      const [s, fams] = await Promise.all([a.stats(), a.collect()]);
+      const gauge = (name: string, labels: Record<string, string> = {}): number => {
+        const f = fams.find((x) => x.name === name);
+        if (!f || f.type === 'histogram') return 0;
+        return f.samples.filter((x) => Object.entries(labels).every(([k, v]) => x.labels[k] === v)).reduce((sum, x) => sum + x.value, 0);
+      };
+      const parts = (['process', 'tcp'] as const).map((p) => {
+        const e = s.events[p];
+        const dropped = Object.values(e.dropped).reduce((x, y) => x + y, 0);
+        return `${p} ${e.received} in/${e.kept} kept/${dropped} filtered, lost ${gauge('maxpro_probe_lost_events', { probe: p })}`;
+      });
+      const rss = gauge('maxpro_agent_resident_memory_bytes') / 2 ** 20;
+      const c = collector?.stats();
+      io.out.write(`${new Date().toISOString().slice(11, 19)} ${parts.join(' | ')} | export queue ${gauge('maxpro_export_queue_depth')} dropped ${gauge('maxpro_export_dropped_items')}`
+        + ` | rss ${rss.toFixed(0)} MiB${c ? ` | collector logs ${c.accepted.logs ?? 0} metrics ${c.accepted.metrics ?? 0}` : ''}\n`);
+    };
+    const timer = setInterval(() => { summary().catch((err: unknown) => io.err.write(`summary: ${String(err)}\n`)); }, interval * 1000);
+    timer.unref();
+    const crashed = await Promise.race([waitForAbort(io.signal).then(() => undefined), agent.exited]);
+    clearInterval(timer);
+    stopReload();
+    if (crashed !== undefined) io.err.write(`the agent stopped unexpectedly (worker exit code ${crashed})\n`);
+    else await agent.shutdown();
+    await collector?.close();
+    return crashed === undefined ? 0 : 1;
+  },
+};

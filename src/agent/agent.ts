@@ -1,0 +1,417 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The node agent: runs the enabled probes through one pipeline (decode ->
+ * enrich -> policy -> export), serves /metrics, health, pprof and the live
+ * stream, pushes OTLP and remote-write, reloads its configuration in place,
+ * and drains every queue on shutdown within a deadline.
+ */
+import { existsSync, readdirSync, rmdirSync } from 'node:fs';
+import { createRedactor } from '../enrich/redaction.js';
+import type { Redactor } from '../enrich/redaction.js';
+import { enableBpfStats, ensurePinDir } from '../ebpf/index.js';
+import type { BpfStatsHandle } from '../ebpf/index.js';
+import type { MetricFamily } from '../exporters/openmetrics/metric-family.js';
+// The OTLP (OpenTelemetry SDK) and remote-write (protobufjs) exporters are
+// imported only when enabled: together they are ~35 MiB of RSS.
+import type { OtlpExporter } from '../exporters/otlp/otlp-exporter.js';
+import type { RemoteWriteExporter } from '../exporters/remote-write/remote-write-exporter.js';
+import { EXPORT_DROP_REASONS } from '../exporters/export-queue.js';
+import type { AgentConfig } from './config/agent-config.js';
+import type { AgentEvent, AgentProbeName } from './agent-event.js';
+import { createPolicyEngine } from './policy/policy-engine.js';
+import type { PolicyEngine } from './policy/policy-engine.js';
+import { planPushDown } from './policy/policy-planner.js';
+import type { PushDownPlan } from './policy/policy-planner.js';
+import { createProbeManager } from './probe-manager.js';
+import type { ProbeManager } from './probe-manager.js';
+import { createSelfMetrics } from './self-metrics.js';
+import type { SelfMetrics } from './self-metrics.js';
+import { createAgentHttpServer } from './http/agent-http-server.js';
+import type { AgentHttpServer } from './http/agent-http-server.js';
+import { createLiveStream } from './http/live-stream.js';
+import type { LiveStream } from './http/live-stream.js';
+import { createWorkloadLabeler } from './workload-labeler.js';
+import type { WorkloadLabeler } from './workload-labeler.js';
+import { createProcessSource } from './sources/process-source.js';
+import { createTcpSource } from './sources/tcp-source.js';
+import { readProgramStats } from './sources/bpf-prog-stats.js';
+import type { AgentSource, SourceSettings } from './sources/agent-source.js';
+
+export interface AgentOptions {
+  config: AgentConfig;
+  /** Where log lines go (one line each, no trailing newline). */
+  log?(line: string): void;
+  /** Runs the probes; false serves exporters and endpoints only (tests, `up` without BPF). Default true. */
+  probes?: boolean;
+}
+
+export interface AgentStats {
+  events: Record<AgentProbeName, { received: number; kept: number; dropped: Record<string, number> }>;
+  reloads: { ok: number; failed: number };
+}
+
+export interface Agent {
+  /** The HTTP endpoint base URL. */
+  readonly url: string;
+  /** The config in force. */
+  config(): AgentConfig;
+  plan(): PushDownPlan;
+  /**
+   * Applies a new, already validated config: policies and probe settings
+   * change in place (no reload of loaded probes, counters keep counting);
+   * probes are loaded or unloaded as enabled; exporters are replaced.
+   */
+  reload(next: AgentConfig): Promise<void>;
+  stats(): AgentStats;
+  /** Every metric family, as /metrics serves them. */
+  collect(): MetricFamily[];
+  /** Loaded probes. */
+  probes(): string[];
+  /** Drains and stops. Idempotent. Resolves to the drops counted at shutdown. */
+  shutdown(): Promise<void>;
+}
+
+const PROBES: readonly AgentProbeName[] = ['process', 'tcp'];
+
+function logsUrl(c: AgentConfig['exporters']['otlp']): string {
+  return c.logsEndpoint ?? `${c.endpoint.replace(/\/+$/, '')}/v1/logs`;
+}
+function metricsUrl(c: AgentConfig['exporters']['otlp']): string {
+  return c.metricsEndpoint ?? `${c.endpoint.replace(/\/+$/, '')}/v1/metrics`;
+}
+
+/** Starts the agent. May throw ConfigError, InvalidArgumentError, probe load errors, or a listen error. */
+export async function createAgent(options: AgentOptions): Promise<Agent> {
+  let cfg = options.config;
+  const log = options.log ?? (() => undefined);
+  const runProbes = options.probes !== false;
+  const self: SelfMetrics = createSelfMetrics();
+  const manager: ProbeManager = createProbeManager();
+  const labeler: WorkloadLabeler = createWorkloadLabeler(cfg.workloads);
+  let redactor: Redactor = createRedactor({ extraPatterns: cfg.redaction.extraPatterns });
+  let engine: PolicyEngine = createPolicyEngine(cfg.policy);
+  let plan: PushDownPlan = planPushDown(cfg.policy);
+  const stream: LiveStream = createLiveStream({ maxClients: cfg.http.stream.maxClients, clientBufferBytes: cfg.http.stream.clientBufferBytes });
+  const counts: AgentStats['events'] = {
+    process: { received: 0, kept: 0, dropped: {} },
+    tcp: { received: 0, kept: 0, dropped: {} },
+  };
+  const reloads = { ok: 0, failed: 0 };
+  const sources = new Map<AgentProbeName, AgentSource>();
+  const loadErrors = new Map<AgentProbeName, string>();
+  let otlp: OtlpExporter | undefined;
+  let rw: RemoteWriteExporter | undefined;
+  let timers: NodeJS.Timeout[] = [];
+  let bpfStats: BpfStatsHandle | undefined;
+  let ready = false;
+  const rates = new Map<AgentProbeName, { last: number; at: number; perSecond: number }>();
+
+  const lostByProbe = (): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const [name, s] of sources) out[name] = Object.values(s.lost()).reduce((a, b) => a + b, 0);
+    return out;
+  };
+
+  const emit = (e: AgentEvent): void => {
+    const c = counts[e.probe];
+    c.received++;
+    e.workload = labeler.subject(e.cgroupId, e.comm, e.exe);
+    const d = engine.decide(e);
+    if (!d.keep) {
+      const r = d.reason ?? 'policy_drop';
+      c.dropped[r] = (c.dropped[r] ?? 0) + 1;
+      return;
+    }
+    c.kept++;
+    stream.publish(e);
+    otlp?.addEvent({
+      name: e.name, timeMs: e.timeMs,
+      attributes: {
+        ...e.attributes(), 'maxpro.probe': e.probe, 'process.pid': e.tgid, 'thread.id': e.pid, 'process.command': redactor.redact(e.comm),
+        'maxpro.cgroup.id': e.cgroupId,
+        ...Object.fromEntries(Object.entries(e.workload.labels).map(([k, v]) => [`maxpro.label.${k}`, v])),
+        ...(e.workload.attributes.cgroup ? { 'maxpro.cgroup.path': e.workload.attributes.cgroup } : {}),
+        ...(e.workload.attributes.container ? { 'container.id': e.workload.attributes.container } : {}),
+        ...(e.workload.attributes.pod ? { 'k8s.pod.uid': e.workload.attributes.pod } : {}),
+        ...Object.fromEntries(Object.entries(e.fields).map(([k, v]) => [k, v!])),
+      },
+    });
+  };
+
+  const settings = (): SourceSettings => ({ tcp: plan.tcp });
+
+  const loadProbe = async (name: AgentProbeName): Promise<void> => {
+    try {
+      await manager.load<SourceSettings>(name, (s) => {
+        const src = name === 'process'
+          ? createProcessSource({ maxArgs: cfg.probes.process.maxArgs, maxArgBytes: cfg.probes.process.maxArgBytes, redactor, emit, onError: (err) => log(`process probe: ${String(err)}`) })
+          : createTcpSource({
+            policy: s.tcp, emit, cgroupPath: (id) => labeler.cgroupPath(id),
+            ...(pinDirReady ? { pinDir: cfg.agent.pinDir } : {}), keepPinned: () => cfg.agent.keepPinned, log,
+          });
+        sources.set(name, src);
+        return src;
+      }, settings());
+      loadErrors.delete(name);
+      log(`probe ${name}: loaded`);
+    } catch (err) {
+      loadErrors.set(name, err instanceof Error ? err.message : String(err));
+      log(`probe ${name}: not loaded: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+
+  const unloadProbe = async (name: AgentProbeName): Promise<void> => {
+    await manager.unload(name);
+    sources.delete(name);
+    log(`probe ${name}: unloaded`);
+  };
+
+  const collect = (): MetricFamily[] => {
+    const fams: MetricFamily[] = [...self.collect()];
+    const now = performance.now();
+    const probeEvents: MetricFamily = { name: 'maxpro_probe_events', type: 'counter', help: 'Records decoded per probe.', samples: [] };
+    const probeRate: MetricFamily = { name: 'maxpro_probe_events_per_second', type: 'gauge', help: 'Records decoded per second per probe, over the last scrape interval (at least 1 s).', samples: [] };
+    const lost: MetricFamily = { name: 'maxpro_probe_lost_events', type: 'counter', help: 'Events lost per probe, by where and why they were lost.', samples: [] };
+    const runTime: MetricFamily = { name: 'maxpro_probe_bpf_run_seconds', type: 'counter', help: 'Time the probe\'s BPF programs ran (BPF stats).', unit: 'seconds', samples: [] };
+    const runs: MetricFamily = { name: 'maxpro_probe_bpf_runs', type: 'counter', help: 'Runs of the probe\'s BPF programs (BPF stats).', samples: [] };
+    const loaded: MetricFamily = { name: 'maxpro_probe_loaded', type: 'gauge', help: '1 when the probe is loaded.', samples: [] };
+    // Probes that do not expose their programs get the run statistics of every other program this
+    // process holds (the agent loads nothing else): at most one such probe can be told apart.
+    const opaque = [...sources.values()].filter((s) => !s.programIds);
+    let rest: { runTimeNs: number; runCount: number } | undefined;
+    if (opaque.length === 1) {
+      const known = new Set<number>();
+      for (const s of sources.values()) for (const id of s.programIds?.() ?? []) known.add(id);
+      rest = { runTimeNs: 0, runCount: 0 };
+      for (const [id, st] of readProgramStats()) {
+        if (known.has(id)) continue;
+        rest.runTimeNs += st.runTimeNs;
+        rest.runCount += st.runCount;
+      }
+    }
+    for (const name of PROBES) {
+      const s = sources.get(name);
+      loaded.samples.push({ labels: { probe: name }, value: s ? 1 : 0 });
+      if (!s) continue;
+      const n = s.events();
+      probeEvents.samples.push({ labels: { probe: name }, value: n });
+      const r = rates.get(name) ?? { last: n, at: now, perSecond: 0 };
+      if (now - r.at >= 1000) {
+        r.perSecond = ((n - r.last) * 1000) / (now - r.at);
+        r.last = n;
+        r.at = now;
+      }
+      rates.set(name, r);
+      probeRate.samples.push({ labels: { probe: name }, value: r.perSecond });
+      for (const [reason, v] of Object.entries(s.lost())) lost.samples.push({ labels: { probe: name, reason }, value: v });
+      const b = s.bpfStats() ?? (opaque[0] === s ? rest : undefined);
+      if (b) {
+        runTime.samples.push({ labels: { probe: name }, value: b.runTimeNs / 1e9 });
+        runs.samples.push({ labels: { probe: name }, value: b.runCount });
+      }
+      fams.push(...s.metrics());
+    }
+    fams.push(loaded, probeEvents, probeRate, lost, runTime, runs);
+    const pipe: MetricFamily = { name: 'maxpro_agent_events', type: 'counter', help: 'Events through the policy stage, by probe and outcome.', samples: [] };
+    for (const name of PROBES) {
+      const c = counts[name];
+      pipe.samples.push({ labels: { probe: name, outcome: 'kept', reason: '' }, value: c.kept });
+      for (const [reason, v] of Object.entries(c.dropped)) pipe.samples.push({ labels: { probe: name, outcome: 'dropped', reason }, value: v });
+    }
+    fams.push(pipe);
+    const rules = engine.stats().rules;
+    fams.push({ name: 'maxpro_policy_decisions', type: 'counter', help: 'Policy decisions by rule and result.', samples: Object.entries(rules).flatMap(([rule, r]) => [
+      { labels: { rule, result: 'kept' }, value: r.kept }, { labels: { rule, result: 'dropped' }, value: r.dropped }, { labels: { rule, result: 'rate_limited' }, value: r.rateLimited },
+    ]) });
+    const qDepth: MetricFamily = { name: 'maxpro_export_queue_depth', type: 'gauge', help: 'Items waiting in each export queue.', samples: [] };
+    const qCap: MetricFamily = { name: 'maxpro_export_queue_capacity', type: 'gauge', help: 'Capacity of each export queue.', samples: [] };
+    const exported: MetricFamily = { name: 'maxpro_export_items', type: 'counter', help: 'Items acknowledged by the receiver, per exporter.', samples: [] };
+    const dropped: MetricFamily = { name: 'maxpro_export_dropped_items', type: 'counter', help: 'Items dropped by an exporter, by reason.', samples: [] };
+    const retries: MetricFamily = { name: 'maxpro_export_retries', type: 'counter', help: 'Retryable answers (429/5xx) that led to a retry, per exporter.', samples: [] };
+    const addQueue = (exporter: string, q: { depth: number; capacity: number; exported: number; dropped: Record<string, number> }): void => {
+      qDepth.samples.push({ labels: { exporter }, value: q.depth });
+      qCap.samples.push({ labels: { exporter }, value: q.capacity });
+      exported.samples.push({ labels: { exporter }, value: q.exported });
+      for (const r of EXPORT_DROP_REASONS) dropped.samples.push({ labels: { exporter, reason: r }, value: q.dropped[r] ?? 0 });
+    };
+    if (otlp) {
+      const s = otlp.stats();
+      addQueue('otlp_logs', s.logs);
+      addQueue('otlp_metrics', s.metrics);
+      retries.samples.push({ labels: { exporter: 'otlp' }, value: s.retryableResponses });
+    }
+    if (rw) {
+      const s = rw.stats();
+      addQueue('remote_write', s.series);
+      retries.samples.push({ labels: { exporter: 'remote_write' }, value: s.retries });
+    }
+    const st = stream.stats();
+    for (const [r, v] of Object.entries(st.dropped)) dropped.samples.push({ labels: { exporter: 'live_stream', reason: r }, value: v });
+    exported.samples.push({ labels: { exporter: 'live_stream' }, value: st.sent });
+    fams.push(qDepth, qCap, exported, dropped, retries);
+    fams.push({ name: 'maxpro_agent_reloads', type: 'counter', help: 'Configuration reloads, by result.', samples: [
+      { labels: { result: 'ok' }, value: reloads.ok }, { labels: { result: 'rejected' }, value: reloads.failed },
+    ] });
+    fams.push({ name: 'maxpro_live_stream_clients', type: 'gauge', help: 'Clients attached to /stream.', samples: [{ labels: {}, value: st.clients }] });
+    return fams;
+  };
+
+  const startExporters = async (c: AgentConfig): Promise<void> => {
+    const ex = c.exporters;
+    if (ex.otlp.enabled) {
+      const { createOtlpExporter } = await import('../exporters/otlp/otlp-exporter.js');
+      otlp = createOtlpExporter({
+        logsUrl: logsUrl(ex.otlp), metricsUrl: metricsUrl(ex.otlp), protocol: ex.otlp.protocol, headers: ex.otlp.headers,
+        timeoutMs: ex.otlp.timeoutMs, queueSize: ex.otlp.queueSize, batchSize: ex.otlp.batchSize, flushIntervalMs: ex.otlp.flushIntervalMs,
+        ...(c.agent.nodeName ? { resource: { 'k8s.node.name': c.agent.nodeName } } : {}),
+        lostEvents: lostByProbe,
+        onError: (err) => log(`otlp export: ${err instanceof Error ? err.message : String(err)}`),
+      });
+      const o = otlp;
+      const t = setInterval(() => o.addMetrics(collect()), ex.otlp.metricsIntervalMs);
+      t.unref();
+      timers.push(t);
+    }
+    if (ex.remoteWrite.enabled) {
+      const { createRemoteWriteExporter } = await import('../exporters/remote-write/remote-write-exporter.js');
+      rw = createRemoteWriteExporter({
+        url: ex.remoteWrite.url, headers: ex.remoteWrite.headers, timeoutMs: ex.remoteWrite.timeoutMs, queueSize: ex.remoteWrite.queueSize,
+        batchSize: ex.remoteWrite.batchSize, flushIntervalMs: ex.remoteWrite.flushIntervalMs,
+        externalLabels: { job: 'maxpro-agent', ...(c.agent.nodeName ? { instance: c.agent.nodeName } : {}) },
+        onError: (err) => log(`remote write: ${err instanceof Error ? err.message : String(err)}`),
+      });
+      const r = rw;
+      const t = setInterval(() => r.addSnapshot(collect()), ex.remoteWrite.intervalMs);
+      t.unref();
+      timers.push(t);
+    }
+  };
+
+  const stopExporters = async (deadlineMs: number): Promise<void> => {
+    for (const t of timers) clearInterval(t);
+    timers = [];
+    // Last snapshot so the final counts reach the backends.
+    const fams = otlp || rw ? collect() : [];
+    otlp?.addMetrics(fams);
+    rw?.addSnapshot(fams);
+    await Promise.all([otlp?.shutdown(deadlineMs), rw?.shutdown(deadlineMs)]);
+    otlp = undefined;
+    rw = undefined;
+  };
+
+  // Start: pins, BPF stats, probes, exporters, HTTP.
+  let pinDirReady = false;
+  // The agent removes only what it owns: its own pins (the sources unpin them), and the directory
+  // itself only when it created it and nothing else is left in it.
+  const pinDirCreated = runProbes && !existsSync(cfg.agent.pinDir);
+  if (runProbes) {
+    try {
+      ensurePinDir(cfg.agent.pinDir);
+      pinDirReady = true;
+    } catch (err) {
+      log(`pin directory ${cfg.agent.pinDir}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    try {
+      bpfStats = enableBpfStats();
+    } catch (err) {
+      log(`BPF run-time stats unavailable: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    for (const p of PROBES) if (cfg.probes[p].enabled) await loadProbe(p);
+  }
+  await startExporters(cfg);
+  let http: AgentHttpServer;
+  try {
+    http = await createAgentHttpServer({
+      listen: cfg.http.listen,
+      collect,
+      pprof: cfg.http.pprof,
+      stream,
+      notReady: () => {
+        if (!ready) return 'starting';
+        const failed = [...loadErrors].map(([p, e]) => `${p}: ${e}`);
+        return failed.length ? `probes not loaded: ${failed.join('; ')}` : undefined;
+      },
+      onError: (err) => log(`http: ${String(err)}`),
+    });
+  } catch (err) {
+    await stopExporters(1000);
+    await manager.close();
+    bpfStats?.close();
+    self.close();
+    throw err;
+  }
+  ready = true;
+
+  let shut: Promise<void> | undefined;
+  return {
+    url: http.url,
+    config: () => cfg,
+    plan: () => plan,
+    probes: () => manager.loaded(),
+    collect,
+    async reload(next) {
+      try {
+        const nextEngine = createPolicyEngine(next.policy);
+        const nextPlan = planPushDown(next.policy);
+        // Policy first, then the kernel side, both through the serial manager.
+        await manager.run('reload', async () => {
+          engine = nextEngine;
+          plan = nextPlan;
+          labeler.setWorkloads(next.workloads);
+          redactor = createRedactor({ extraPatterns: next.redaction.extraPatterns });
+        });
+        for (const name of manager.loaded()) await manager.reconfigure<SourceSettings>(name, settings());
+        if (runProbes) {
+          for (const p of PROBES) {
+            const loadedNow = sources.has(p);
+            const settingsChanged = p === 'process' && loadedNow && (next.probes.process.maxArgs !== cfg.probes.process.maxArgs || next.probes.process.maxArgBytes !== cfg.probes.process.maxArgBytes);
+            if (next.probes[p].enabled && !loadedNow) {
+              cfg = { ...cfg, probes: next.probes };
+              await loadProbe(p);
+            } else if (!next.probes[p].enabled && loadedNow) await unloadProbe(p);
+            else if (settingsChanged) {
+              log('probe process: maxArgs/maxArgBytes are load-time constants; they apply after a restart');
+            }
+          }
+        }
+        if (JSON.stringify(next.exporters) !== JSON.stringify(cfg.exporters) || next.agent.nodeName !== cfg.agent.nodeName) {
+          await stopExporters(cfg.agent.drainTimeoutMs);
+          await startExporters(next);
+        }
+        if (next.http.listen !== cfg.http.listen) log(`http.listen changed to ${next.http.listen}: applies after a restart`);
+        cfg = next;
+        reloads.ok++;
+        log('configuration reloaded');
+      } catch (err) {
+        reloads.failed++;
+        throw err;
+      }
+    },
+    stats: () => ({ events: structuredClone(counts), reloads: { ...reloads } }),
+    shutdown() {
+      shut ??= (async () => {
+        const deadline = cfg.agent.drainTimeoutMs;
+        ready = false;
+        // Detach and drain the probes into the pipeline, then the exporters.
+        try {
+          await manager.close();
+        } catch (err) {
+          log(`unloading probes: ${String(err)}`);
+        }
+        sources.clear();
+        await stopExporters(deadline);
+        await http.close();
+        bpfStats?.close();
+        self.close();
+        if (runProbes && !cfg.agent.keepPinned && pinDirCreated && existsSync(cfg.agent.pinDir)) {
+          try {
+            if (readdirSync(cfg.agent.pinDir).length === 0) rmdirSync(cfg.agent.pinDir);
+          } catch (err) {
+            log(`removing ${cfg.agent.pinDir}: ${String(err)}`);
+          }
+        }
+      })();
+      return shut;
+    },
+  };
+}

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The agent's configuration: one YAML file, validated by this schema (zod).
+ * `docs/config.schema.json` is generated from it (a unit test keeps it up to
+ * date). Unknown keys are errors everywhere.
+ */
+import { z } from 'zod';
+import { POLICY_SET_SCHEMA } from '../policy/policy.js';
+
+const regexString = z.string().superRefine((v, ctx) => {
+  try {
+    new RegExp(v);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `invalid regular expression: ${(err as Error).message}` });
+  }
+});
+
+const listen = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:9464');
+
+const headers = z.record(z.string(), z.string()).default({});
+
+const queue = {
+  queueSize: z.number().int().min(1).max(1_000_000).default(8192).describe('Items held before new ones are dropped (reason queue_full).'),
+  batchSize: z.number().int().min(1).max(100_000).default(512),
+  flushIntervalMs: z.number().int().min(10).max(600_000).default(1000),
+  timeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+};
+
+export const AGENT_CONFIG_SCHEMA = z.object({
+  agent: z.object({
+    pinDir: z.string().startsWith('/').default('/sys/fs/bpf/maxpro').describe('bpffs directory for pinned programs and maps.'),
+    keepPinned: z.boolean().default(false).describe('Leave pinned maps in place on shutdown.'),
+    drainTimeoutMs: z.number().int().min(100).max(300_000).default(5000).describe('SIGTERM: longest time spent draining queues.'),
+    nodeName: z.string().min(1).optional(),
+  }).strict().default(() => ({ pinDir: '/sys/fs/bpf/maxpro', keepPinned: false, drainTimeoutMs: 5000 })),
+  probes: z.object({
+    process: z.object({
+      enabled: z.boolean().default(true),
+      maxArgs: z.number().int().min(1).max(1024).default(128),
+      maxArgBytes: z.number().int().min(64).max(32768).default(4096),
+    }).strict().default(() => ({ enabled: true, maxArgs: 128, maxArgBytes: 4096 })),
+    tcp: z.object({
+      enabled: z.boolean().default(true),
+      aggregateIntervalMs: z.number().int().min(100).max(600_000).default(5000).describe('How often aggregates are read from the kernel.'),
+    }).strict().default(() => ({ enabled: true, aggregateIntervalMs: 5000 })),
+  }).strict().default(() => ({
+    process: { enabled: true, maxArgs: 128, maxArgBytes: 4096 },
+    tcp: { enabled: true, aggregateIntervalMs: 5000 },
+  })),
+  policy: POLICY_SET_SCHEMA.default(() => DEFAULT_POLICY()).describe(
+    'Default: keep every process event; of TCP, keep failed connects and handshakes over 200 ms (the kernel aggregates count every connection).',
+  ),
+  workloads: z.array(z.object({
+    cgroup: z.string().startsWith('/').describe('cgroup v2 path prefix (relative to the cgroup2 mount).'),
+    labels: z.record(z.string(), z.string()).default({}),
+    namespace: z.string().optional(),
+    workload: z.string().optional(),
+  }).strict()).max(4096).default([]).describe('Labels for cgroups outside Kubernetes (bare-metal services, test cgroups).'),
+  redaction: z.object({
+    extraPatterns: z.array(regexString).max(256).default([]),
+  }).strict().default(() => ({ extraPatterns: [] })),
+  http: z.object({
+    listen: listen.default('127.0.0.1:9464'),
+    pprof: z.boolean().default(true),
+    stream: z.object({
+      maxClients: z.number().int().min(0).max(256).default(16),
+      clientBufferBytes: z.number().int().min(4096).max(1 << 28).default(1 << 20).describe('Per client; events beyond it are dropped (reason slow_client).'),
+    }).strict().default(() => ({ maxClients: 16, clientBufferBytes: 1 << 20 })),
+  }).strict().default(() => ({ listen: '127.0.0.1:9464', pprof: true, stream: { maxClients: 16, clientBufferBytes: 1 << 20 } })),
+  exporters: z.object({
+    prometheus: z.object({ enabled: z.boolean().default(true) }).strict().default(() => ({ enabled: true })),
+    otlp: z.object({
+      enabled: z.boolean().default(false),
+      endpoint: z.url().default('http://127.0.0.1:4318').describe('Base URL; /v1/logs and /v1/metrics are appended.'),
+      logsEndpoint: z.url().optional(),
+      metricsEndpoint: z.url().optional(),
+      protocol: z.enum(['http/protobuf', 'http/json']).default('http/protobuf'),
+      headers,
+      metricsIntervalMs: z.number().int().min(100).max(600_000).default(10_000),
+      ...queue,
+    }).strict().default(() => ({
+      enabled: false, endpoint: 'http://127.0.0.1:4318', protocol: 'http/protobuf' as const, headers: {}, metricsIntervalMs: 10_000,
+      queueSize: 8192, batchSize: 512, flushIntervalMs: 1000, timeoutMs: 10_000,
+    })),
+    remoteWrite: z.object({
+      enabled: z.boolean().default(false),
+      url: z.url().default('http://127.0.0.1:9090/api/v1/write'),
+      headers,
+      intervalMs: z.number().int().min(100).max(600_000).default(15_000),
+      ...queue,
+    }).strict().default(() => ({
+      enabled: false, url: 'http://127.0.0.1:9090/api/v1/write', headers: {}, intervalMs: 15_000,
+      queueSize: 8192, batchSize: 512, flushIntervalMs: 1000, timeoutMs: 10_000,
+    })),
+  }).strict().default(() => AGENT_CONFIG_DEFAULT_EXPORTERS()),
+}).strict();
+
+/** The embedded policy: in-kernel aggregates for all TCP traffic, records only where they matter. */
+function DEFAULT_POLICY() {
+  return {
+    default: 'keep' as const,
+    rules: [
+      { name: 'tcp-failed-connects', when: 'tcp.connect.failed == 1', action: 'keep' as const },
+      { name: 'tcp-slow-handshakes', when: 'tcp.connect.latency > 200ms', action: 'keep' as const },
+      { name: 'tcp-aggregates-only', probes: ['tcp' as const], action: 'drop' as const },
+    ],
+  };
+}
+
+function AGENT_CONFIG_DEFAULT_EXPORTERS() {
+  return {
+    prometheus: { enabled: true },
+    otlp: {
+      enabled: false, endpoint: 'http://127.0.0.1:4318', protocol: 'http/protobuf' as const, headers: {}, metricsIntervalMs: 10_000,
+      queueSize: 8192, batchSize: 512, flushIntervalMs: 1000, timeoutMs: 10_000,
+    },
+    remoteWrite: {
+      enabled: false, url: 'http://127.0.0.1:9090/api/v1/write', headers: {}, intervalMs: 15_000,
+      queueSize: 8192, batchSize: 512, flushIntervalMs: 1000, timeoutMs: 10_000,
+    },
+  };
+}
+
+/** A validated configuration with every default filled in. */
+export type AgentConfig = z.infer<typeof AGENT_CONFIG_SCHEMA>;
+
+/** The JSON Schema published as docs/config.schema.json. */
+export function agentConfigJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(AGENT_CONFIG_SCHEMA, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return {
+    ...schema,
+    $id: 'https://maxpro.dev/schemas/agent-config.json',
+    title: 'MaxPro agent configuration',
+  };
+}

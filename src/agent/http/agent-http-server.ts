@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The agent's HTTP endpoints: `/metrics` (Prometheus text, or OpenMetrics
+ * when the Accept header asks for it), `/healthz`, `/readyz`,
+ * `/debug/pprof/profile?seconds=N`, `/debug/pprof/heap`, and `/stream`
+ * (NDJSON live events).
+ */
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, negotiateFormat, renderExposition } from '../../exporters/openmetrics/exposition.js';
+import type { MetricFamily } from '../../exporters/openmetrics/metric-family.js';
+import { InvalidArgumentError } from '../../lib/errors.js';
+import { cpuProfile, startHeapProfiler } from './pprof.js';
+import type { SamplingHeapProfiler } from './pprof.js';
+import type { LiveStream } from './live-stream.js';
+
+export interface AgentHttpServerOptions {
+  /** host:port; port 0 picks a free one. */
+  listen: string;
+  /** Every family for one scrape. */
+  collect(): MetricFamily[];
+  /** undefined when ready, else the reason it is not. */
+  notReady(): string | undefined;
+  stream?: LiveStream;
+  pprof?: boolean;
+  onError?(err: unknown): void;
+}
+
+export interface AgentHttpServer {
+  /** The base URL, e.g. http://127.0.0.1:9464. */
+  readonly url: string;
+  readonly port: number;
+  scrapes(): number;
+  close(): Promise<void>;
+}
+
+const MAX_PROFILE_SECONDS = 60;
+
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen);
+  if (!m) throw new InvalidArgumentError(`listen address ${JSON.stringify(listen)} is not host:port`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new InvalidArgumentError(`listen address ${listen}: port out of range`);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+/** Starts listening. May throw `InvalidArgumentError`; rejects when the port is taken. */
+export async function createAgentHttpServer(options: AgentHttpServerOptions): Promise<AgentHttpServer> {
+  const { host, port } = parseListen(options.listen);
+  let heap: SamplingHeapProfiler | undefined;
+  if (options.pprof !== false) heap = await startHeapProfiler();
+  let scrapes = 0;
+  let profiling = false;
+
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://agent');
+    const fail = (err: unknown): void => {
+      options.onError?.(err);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(`${err instanceof Error ? err.message : String(err)}\n`);
+    };
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    try {
+      switch (url.pathname) {
+        case '/metrics': {
+          scrapes++;
+          const format = negotiateFormat(req.headers.accept);
+          const body = renderExposition(options.collect(), format);
+          res.writeHead(200, { 'content-type': format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE });
+          res.end(req.method === 'HEAD' ? undefined : body);
+          return;
+        }
+        case '/healthz':
+          res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end('ok\n');
+          return;
+        case '/readyz': {
+          const why = options.notReady();
+          res.writeHead(why ? 503 : 200, { 'content-type': 'text/plain; charset=utf-8' }).end(why ? `not ready: ${why}\n` : 'ready\n');
+          return;
+        }
+        case '/stream':
+          if (!options.stream) break;
+          options.stream.attach(req, res);
+          return;
+        case '/debug/pprof/profile': {
+          if (!heap) break;
+          const seconds = Number(url.searchParams.get('seconds') ?? '10');
+          if (!(seconds > 0 && seconds <= MAX_PROFILE_SECONDS)) {
+            res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end(`seconds must be in (0, ${MAX_PROFILE_SECONDS}]\n`);
+            return;
+          }
+          if (profiling) {
+            res.writeHead(409, { 'content-type': 'text/plain; charset=utf-8' }).end('a CPU profile is already running\n');
+            return;
+          }
+          profiling = true;
+          cpuProfile(seconds).then((buf) => {
+            res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-disposition': 'attachment; filename="profile.pb.gz"' }).end(buf);
+          }, fail).finally(() => { profiling = false; });
+          return;
+        }
+        case '/debug/pprof/heap':
+          if (!heap) break;
+          heap.profile().then((buf) => {
+            res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-disposition': 'attachment; filename="heap.pb.gz"' }).end(buf);
+          }, fail);
+          return;
+        default:
+          break;
+      }
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
+    } catch (err) {
+      fail(err);
+    }
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  let closed: Promise<void> | undefined;
+  return {
+    url: `http://${shownHost}:${addr.port}`,
+    port: addr.port,
+    scrapes: () => scrapes,
+    close() {
+      closed ??= (async () => {
+        options.stream?.close();
+        await new Promise<void>((r) => {
+          server.close(() => r());
+          server.closeAllConnections();
+        });
+        await heap?.stop();
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The TCP probe as an agent source: connection records (as the pushed-down
+ * policy lets through) and the in-kernel aggregates (handshake, RTT and
+ * lifetime histograms and counters per cgroup, direction and port class).
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { createTcpProbe } from '../../probes/tcp/tcp-probe.js';
+import type { TcpPolicy, TcpProbe } from '../../probes/tcp/tcp-probe.js';
+import type { TcpEvent } from '../../probes/tcp/tcp-event.js';
+import { TCP_AGG_COUNTERS, readTcpAggregates } from '../../probes/tcp/tcp-aggregates.js';
+import type { TcpAggregate } from '../../probes/tcp/tcp-aggregates.js';
+import { bpfObjectPath } from '../../ebpf/index.js';
+import type { BpfMap } from '../../ebpf/index.js';
+import { toPrometheusBuckets } from '../../lib/histogram/index.js';
+import type { LogLinearHistogram } from '../../lib/histogram/index.js';
+import type { HistogramSample, MetricFamily } from '../../exporters/openmetrics/metric-family.js';
+import { memoAttributes } from '../agent-event.js';
+import type { AgentEvent } from '../agent-event.js';
+import type { TcpKernelPolicy } from '../policy/policy-planner.js';
+import type { AgentSource, SourceSettings } from './agent-source.js';
+import { bootNsToWallMs } from './boot-clock.js';
+import { addU64, restoreAndPin } from './pinned-aggregates.js';
+import { programIdOfFd } from './bpf-prog-stats.js';
+import type { PinnedAggregates, PinnedAggregateStats } from './pinned-aggregates.js';
+
+export interface TcpSourceOptions {
+  policy: TcpKernelPolicy;
+  emit(e: AgentEvent): void;
+  /** cgroup id -> path, for the aggregate labels. */
+  cgroupPath(id: number): string | undefined;
+  /** bpffs directory: the aggregate map is pinned there and carried across restarts. None: no pinning. */
+  pinDir?: string;
+  /** Read at unload: leave the pinned map in place. */
+  keepPinned?(): boolean;
+  /** Warnings (restore problems). */
+  log?(line: string): void;
+}
+
+/** The probe's policy from the planner's. */
+export function toTcpPolicy(p: TcpKernelPolicy): TcpPolicy {
+  return {
+    minHandshakeMs: p.minHandshakeNs / 1e6, minSrttMs: p.minSrttNs / 1e6, minLifetimeMs: p.minLifetimeNs / 1e6,
+    failedConnects: p.failed, retransmits: p.retransmits, stream: p.stream,
+  };
+}
+
+const EMPTY = { labels: {}, attributes: {} };
+
+export function tcpToAgentEvent(e: TcpEvent): AgentEvent {
+  const base = {
+    probe: 'tcp' as const, timeMs: bootNsToWallMs(e.bootNs), pid: e.pid, tgid: e.tgid, cgroupId: Number(e.cgroupId), workload: EMPTY,
+  };
+  const net = {
+    'network.transport': 'tcp', 'network.type': e.family === 6 ? 'ipv6' : 'ipv4',
+    'source.address': e.saddr, 'source.port': e.sport, 'destination.address': e.daddr, 'destination.port': e.dport,
+  };
+  if ('handshakeNs' in e) {
+    const fields: Record<string, number> = {
+      'tcp.retransmits': e.totalRetrans, 'tcp.bytes.sent': e.bytesAcked, 'tcp.bytes.received': e.bytesReceived,
+      'tcp.connect.failed': e.type === 'connectFailed' ? 1 : 0,
+    };
+    if (e.handshakeNs > 0) fields['tcp.connect.latency'] = e.handshakeNs;
+    if (e.type === 'close') {
+      fields['tcp.lifetime'] = e.lifetimeNs;
+      if (e.srttUs > 0) fields['tcp.rtt'] = e.srttUs * 1000;
+    }
+    return {
+      ...base, comm: e.comm, name: e.type === 'connectFailed' ? 'tcp.connect_failed' : `tcp.${e.type}`, fields,
+      attributes: memoAttributes(() => ({ ...net, 'tcp.direction': e.dir, 'tcp.error': e.err, 'tcp.segs_out': e.segsOut, 'tcp.segs_in': e.segsIn })),
+    };
+  }
+  const names: Record<string, string> = {
+    retransmit: 'tcp.retransmit', synackRetransmit: 'tcp.synack_retransmit', resetSent: 'tcp.reset_sent', resetReceived: 'tcp.reset_received', drop: 'tcp.drop',
+  };
+  return { ...base, comm: '', name: names[e.type] ?? `tcp.${e.type}`, fields: {}, attributes: memoAttributes(() => ({ ...net, 'tcp.state': e.state, 'tcp.reason': e.reason })) };
+}
+
+function histSample(labels: Record<string, string>, h: LogLinearHistogram): HistogramSample {
+  // Nanoseconds in the kernel, seconds on the wire.
+  return { labels, buckets: toPrometheusBuckets(h).map((b) => ({ le: b.le / 1e9, count: b.count })), sum: h.sum / 1e9, count: h.count };
+}
+
+const COUNTER_HELP: Partial<Record<string, string>> = {
+  opens: 'Handshakes completed (connects or accepts).', connectFailed: 'Connects that failed.', closes: 'Tracked connections closed.',
+  retransmits: 'Segments retransmitted.', resetsReceived: 'Connections closed by a received reset.',
+};
+
+function snake(s: string): string {
+  return s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/** The live aggregates plus what a previous run left in user space (see pinned-aggregates.ts). */
+export function readWithBaseline(live: BpfMap, pinned: PinnedAggregates | undefined): TcpAggregate[] {
+  if (!pinned || pinned.stats().baseline === 0) return readTcpAggregates(live);
+  const view: BpfMap = {
+    ...live,
+    *entries() {
+      for (const [k, v] of live.entries()) {
+        const b = pinned.baselineOf(k);
+        yield [k, b ? addU64(v, b) : v];
+      }
+    },
+  };
+  return readTcpAggregates(view);
+}
+
+export function tcpAggregateFamilies(probe: TcpProbe, aggs: TcpAggregate[], cgroupPath: (id: number) => string | undefined): MetricFamily[] {
+  const hs: HistogramSample[] = [], rtt: HistogramSample[] = [], life: HistogramSample[] = [];
+  const counters = new Map<string, { labels: Record<string, string>; value: number }[]>();
+  for (const a of aggs) {
+    const id = Number(a.cgroupId);
+    const labels = { cgroup: cgroupPath(id) ?? String(id), direction: a.dir, port_class: probe.portClassNames[a.portClass] ?? String(a.portClass) };
+    hs.push(histSample(labels, a.handshake));
+    rtt.push(histSample(labels, a.rtt));
+    life.push(histSample(labels, a.lifetime));
+    for (const c of TCP_AGG_COUNTERS) {
+      const list = counters.get(c) ?? [];
+      list.push({ labels, value: a.counters[c] });
+      counters.set(c, list);
+    }
+  }
+  const out: MetricFamily[] = [
+    { name: 'maxpro_tcp_connect_duration_seconds', type: 'histogram', unit: 'seconds', help: 'TCP handshake latency: connect() to ESTABLISHED (client), SYN-ACK to ACK (server).', samples: hs },
+    { name: 'maxpro_tcp_rtt_seconds', type: 'histogram', unit: 'seconds', help: 'Smoothed TCP round-trip time at close.', samples: rtt },
+    { name: 'maxpro_tcp_connection_duration_seconds', type: 'histogram', unit: 'seconds', help: 'TCP connection lifetime, open to close.', samples: life },
+  ];
+  for (const [c, samples] of counters) {
+    out.push({ name: `maxpro_tcp_${snake(c)}`, type: 'counter', help: COUNTER_HELP[c] ?? `TCP aggregate counter ${c}.`, samples });
+  }
+  const g = probe.globals();
+  out.push({ name: 'maxpro_tcp_node_events', type: 'counter', help: 'Machine-wide TCP counters, by kind.', samples: Object.entries(g).map(([kind, value]) => ({ labels: { kind: snake(kind) }, value })) });
+  return out;
+}
+
+/** Loads the TCP probe. May throw what `createTcpProbe` throws. */
+export function createTcpSource(options: TcpSourceOptions): AgentSource & { pinned(): PinnedAggregateStats | undefined } {
+  let events = 0;
+  const probe = createTcpProbe({
+    policy: toTcpPolicy(options.policy),
+    onEvent: (e) => {
+      events++;
+      options.emit(tcpToAgentEvent(e));
+    },
+  });
+  let pinned: PinnedAggregates | undefined;
+  if (options.pinDir) {
+    try {
+      pinned = restoreAndPin({ objectPath: bpfObjectPath('tcp'), mapName: 'tcp_aggs', pinDir: options.pinDir, live: probe.object.map('tcp_aggs') });
+      // Programs too, so `bpftool prog show pinned <pinDir>/tcp_prog_<name>` finds them.
+      for (const [name, prog] of probe.object.programs) {
+        const path = join(options.pinDir, `tcp_prog_${name}`);
+        rmSync(path, { force: true });
+        prog.pin(path);
+      }
+      const st = pinned.stats();
+      if (st.restored) options.log?.(`tcp: carried ${st.restored} aggregate(s) over from ${pinned.path} (${st.baseline} held in user space)`);
+    } catch (err) {
+      options.log?.(`tcp: aggregates not pinned (counts restart from zero next time): ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  const ids = new Set<number>();
+  for (const p of probe.object.programs.values()) {
+    const id = programIdOfFd(p.fd);
+    if (id !== undefined) ids.add(id);
+  }
+  return {
+    name: 'tcp',
+    programIds: () => ids,
+    pinned: () => pinned?.stats(),
+    events: () => events,
+    lost() {
+      const s = probe.stats();
+      const out: Record<string, number> = {};
+      for (const [k, v] of Object.entries(s.kernelDrops)) out[k] = Number(v);
+      out.reader = s.readerDrops;
+      out.decode = s.undecodable;
+      out.handler = s.handlerErrors;
+      return out;
+    },
+    bpfStats() {
+      let runTimeNs = 0n, runCount = 0n;
+      for (const p of probe.object.programs.values()) {
+        const st = p.stats();
+        runTimeNs += st.runTimeNs;
+        runCount += st.runCount;
+      }
+      return { runTimeNs: Number(runTimeNs), runCount: Number(runCount) };
+    },
+    metrics: () => tcpAggregateFamilies(probe, readWithBaseline(probe.object.map('tcp_aggs'), pinned), options.cgroupPath),
+    flush: () => probe.flush(),
+    reconfigure: (s: SourceSettings) => probe.setPolicy(toTcpPolicy(s.tcp)),
+    async unload() {
+      if (pinned && options.keepPinned?.()) {
+        // Detach first so nothing counts while the baseline is folded in; the pin keeps the map.
+        for (const l of [...probe.object.links]) l.destroy();
+        pinned.foldBaseline();
+      } else if (pinned) {
+        pinned.unpin();
+        for (const name of probe.object.programs.keys()) rmSync(join(options.pinDir!, `tcp_prog_${name}`), { force: true });
+      }
+      await probe.close();
+    },
+  };
+}

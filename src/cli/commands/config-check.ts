@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: Apache-2.0
+/** `maxpro config check FILE` and `maxpro config schema`. */
+import type { Command } from '../command.js';
+import { planPushDown } from '../../agent/policy/policy-planner.js';
+import { ConfigError, InvalidArgumentError } from '../../lib/errors.js';
+
+export const configCheckCommand: Command = {
+  name: 'config check',
+  summary: 'validate an agent configuration file without running anything',
+  help: `USAGE: maxpro config check FILE
+
+Parses and validates FILE against the agent's schema (docs/config.schema.json).
+Prints every problem as FILE:LINE: PATH: REASON and exits 1, or prints a
+summary and exits 0.
+
+EXAMPLES:
+  maxpro config check /etc/maxpro/agent.yaml
+`,
+  async run(argv, io) {
+    const file = argv[0];
+    if (!file || argv.length > 1) throw new InvalidArgumentError('usage: maxpro config check FILE');
+    try {
+      const { loadConfigFile } = await import('../../agent/config/load-config.js');
+      const { config } = loadConfigFile(file);
+      const plan = planPushDown(config.policy);
+      const probes = (['process', 'tcp'] as const).filter((p) => config.probes[p].enabled);
+      io.out.write(`${file}: ok (probes: ${probes.join(', ') || 'none'}; ${config.policy.rules.length} policy rule(s), default ${config.policy.default}; `
+        + `kernel push-down: ${plan.tcp.stream ? 'tcp streams every record' : 'tcp thresholds in the kernel'})\n`);
+      return 0;
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        io.err.write(`${err.message}\n`);
+        return 1;
+      }
+      throw err;
+    }
+  },
+};
+
+export const configSchemaCommand: Command = {
+  name: 'config schema',
+  summary: 'print the JSON Schema of the agent configuration',
+  help: 'USAGE: maxpro config schema\n\nPrints the JSON Schema that docs/config.schema.json holds.\n\nEXAMPLES:\n  maxpro config schema > agent.schema.json\n',
+  async run(_argv, io) {
+    const { agentConfigJsonSchema } = await import('../../agent/config/agent-config.js');
+    io.out.write(`${JSON.stringify(agentConfigJsonSchema(), null, 2)}\n`);
+    return 0;
+  },
+};

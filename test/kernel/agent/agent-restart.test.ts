@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: Apache-2.0
+// Restarts: `maxpro agent --keep-pinned` stopped by SIGTERM leaves its aggregation map pinned, and the
+// next agent carries the histogram counts on; without --keep-pinned the pins are removed.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { kernelSkip, waitFor } from '../../helpers/kernel.js';
+import { freePort } from '../../helpers/prometheus.js';
+import { createAgent } from '../../../src/agent/agent.js';
+import { parseConfigText } from '../../../src/agent/config/load-config.js';
+import { findCgroup2Mount } from '../../../src/enrich/cgroup-resolver.js';
+import type { MetricFamily } from '../../../src/exporters/openmetrics/metric-family.js';
+
+const CLIENT = fileURLToPath(new URL('./connect-client.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../../../../bin/maxpro.js', import.meta.url));
+
+async function connects(cgroupDir: string, port: number, n: number): Promise<void> {
+  const child = spawn(process.execPath, [CLIENT, cgroupDir, '127.0.0.1', String(port), String(n)], { stdio: 'ignore' });
+  assert.equal(await new Promise((r) => child.on('exit', r)), 0);
+}
+
+function count(fams: MetricFamily[], cgroup: string): number {
+  const f = fams.find((x) => x.name === 'maxpro_tcp_connect_duration_seconds');
+  if (!f || f.type !== 'histogram') return -1;
+  return f.samples.filter((s) => s.labels.cgroup === cgroup && s.labels.direction === 'client').reduce((n, s) => n + s.count, 0);
+}
+
+function parseCount(text: string, cgroup: string): number {
+  let n = 0;
+  for (const m of text.matchAll(/^maxpro_tcp_connect_duration_seconds_count\{([^}]*)\} (\d+)$/gm)) {
+    if (m[1]!.includes(`cgroup="${cgroup}"`) && m[1]!.includes('direction="client"')) n += Number(m[2]);
+  }
+  return n;
+}
+
+describe('agent restart keeps pinned histogram counts', { skip: kernelSkip() }, () => {
+  const rel = `/maxpro-agent-restart-${process.pid}`;
+  const cgDir = `${findCgroup2Mount()}${rel}`;
+  const pinDir = `/sys/fs/bpf/maxpro-agent-restart-${process.pid}`;
+  const dir = mkdtempSync(join(tmpdir(), 'maxpro-restart-'));
+  let server: Server;
+  let port = 0;
+
+  before(async () => {
+    mkdirSync(cgDir, { recursive: true });
+    server = createServer((s) => { s.on('error', () => undefined); s.end(); });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as AddressInfo).port;
+  });
+  after(() => {
+    server?.close();
+    try { if (existsSync(pinDir)) rmdirSync(pinDir); } catch { /* not empty: left for inspection */ }
+    try { rmdirSync(cgDir); } catch { /* still busy */ }
+  });
+
+  test('SIGTERM with --keep-pinned, then a new agent continues the counts; an orderly stop without it unpins', async () => {
+    const listen = `127.0.0.1:${await freePort()}`;
+    const cfgFile = join(dir, 'agent.yaml');
+    writeFileSync(cfgFile, `agent:\n  pinDir: ${pinDir}\n  drainTimeoutMs: 2000\nprobes:\n  process: { enabled: false }\nhttp:\n  listen: ${listen}\n  pprof: false\n`);
+    const child = spawn(process.execPath, [BIN, 'agent', '--config', cfgFile, '--keep-pinned'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    const ready = await waitFor(() => /probe tcp: loaded/.test(err), 20_000);
+    assert.ok(ready, err);
+    await connects(cgDir, port, 4);
+    let text = '';
+    const seen = async (): Promise<number> => { text = await (await fetch(`http://${listen}/metrics`)).text(); return parseCount(text, rel); };
+    const until = Date.now() + 5000;
+    while (await seen() !== 4 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(parseCount(text, rel), 4);
+    const t0 = Date.now();
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    assert.equal(code, 0, err);
+    assert.ok(Date.now() - t0 < 2000 + 3000, 'exits within the drain deadline');
+    assert.ok(existsSync(join(pinDir, 'tcp_aggs')), 'the aggregation map stays pinned');
+    assert.ok(existsSync(join(pinDir, 'tcp_prog_tcp__inet_sock_set_state')), 'the programs are pinned too');
+
+    // A new agent: the counts are there before any new traffic, and keep counting.
+    const config = parseConfigText(`agent:\n  pinDir: ${pinDir}\nprobes:\n  process: { enabled: false }\nhttp:\n  listen: 127.0.0.1:0\n  pprof: false\n`, 'restart.yaml').config;
+    const logs: string[] = [];
+    const agent = await createAgent({ config, log: (l) => logs.push(l) });
+    try {
+      assert.equal(count(agent.collect(), rel), 4, logs.join('\n'));
+      await connects(cgDir, port, 3);
+      assert.ok(await waitFor(() => count(agent.collect(), rel) === 7, 5000), `count ${count(agent.collect(), rel)}`);
+    } finally {
+      await agent.shutdown();
+    }
+    // Without keepPinned the agent removes its own pins; the directory it did not create stays.
+    assert.deepEqual(readdirSync(pinDir), [], 'without keepPinned the pins are removed');
+  });
+});
