@@ -90,14 +90,8 @@ static napi_value wrap_libbpf_link(napi_env env, struct addon *ad, struct bpf_li
 	return wrap_link(env, ad, k);
 }
 
-#define PROG_ARGS(n)                                           \
-	ARGS(n);                                                   \
-	struct obj *o = obj_from(env, argv[0]);                   \
-	if (!o)                                                    \
-		return NULL;                                           \
-	struct bpf_program *p = obj_find_prog(env, o, argv[1]);   \
-	if (!p)                                                    \
-		return NULL;                                           \
+#define PROG_ARGS(n)                                               \
+	OBJ_PROG_ARGS(n);                                          \
 	if (bpf_program__fd(p) < 0)                                \
 		return throw_errno(env, ad, "attach", EBADF, "program is not loaded");
 

@@ -165,7 +165,7 @@ static napi_value object_open(napi_env env, napi_callback_info info)
 	return res;
 }
 
-static struct bpf_map *find_map(napi_env env, struct obj *o, napi_value v)
+struct bpf_map *obj_find_map(napi_env env, struct obj *o, napi_value v)
 {
 	char name[128];
 	if (!get_string(env, v, name, sizeof(name))) {
@@ -194,13 +194,7 @@ struct bpf_program *obj_find_prog(napi_env env, struct obj *o, napi_value v)
 // objectInitialValue(handle, mapName) -> Uint8Array copy of a data section.
 static napi_value object_initial_value(napi_env env, napi_callback_info info)
 {
-	ARGS(2);
-	struct obj *o = obj_from(env, argv[0]);
-	if (!o)
-		return NULL;
-	struct bpf_map *m = find_map(env, o, argv[1]);
-	if (!m)
-		return NULL;
+	OBJ_MAP_ARGS(2);
 	size_t size = 0;
 	const void *data = bpf_map__initial_value(m, &size);
 	if (!data)
@@ -214,13 +208,7 @@ static napi_value object_initial_value(napi_env env, napi_callback_info info)
 // objectSetInitialValue(handle, mapName, bytes)
 static napi_value object_set_initial_value(napi_env env, napi_callback_info info)
 {
-	ARGS(3);
-	struct obj *o = obj_from(env, argv[0]);
-	if (!o)
-		return NULL;
-	struct bpf_map *m = find_map(env, o, argv[1]);
-	if (!m)
-		return NULL;
+	OBJ_MAP_ARGS(3);
 	void *data;
 	size_t len;
 	if (!get_bytes(env, argv[2], &data, &len))
@@ -234,13 +222,7 @@ static napi_value object_set_initial_value(napi_env env, napi_callback_info info
 // objectSetMaxEntries(handle, mapName, n)
 static napi_value object_set_max_entries(napi_env env, napi_callback_info info)
 {
-	ARGS(3);
-	struct obj *o = obj_from(env, argv[0]);
-	if (!o)
-		return NULL;
-	struct bpf_map *m = find_map(env, o, argv[1]);
-	if (!m)
-		return NULL;
+	OBJ_MAP_ARGS(3);
 	uint32_t n;
 	if (!get_uint32(env, argv[2], &n))
 		return throw_arg(env, "max entries must be a uint32");
@@ -254,13 +236,7 @@ static napi_value object_set_max_entries(napi_env env, napi_callback_info info)
 // pinned map at that path on load, or pins the new one there.
 static napi_value object_set_pin_path(napi_env env, napi_callback_info info)
 {
-	ARGS(3);
-	struct obj *o = obj_from(env, argv[0]);
-	if (!o)
-		return NULL;
-	struct bpf_map *m = find_map(env, o, argv[1]);
-	if (!m)
-		return NULL;
+	OBJ_MAP_ARGS(3);
 	char *path = is_nullish(env, argv[2]) ? NULL : get_string_alloc(env, argv[2]);
 	int err = bpf_map__set_pin_path(m, path);
 	free(path);
@@ -272,13 +248,7 @@ static napi_value object_set_pin_path(napi_env env, napi_callback_info info)
 // objectSetAutoload(handle, progName, bool)
 static napi_value object_set_autoload(napi_env env, napi_callback_info info)
 {
-	ARGS(3);
-	struct obj *o = obj_from(env, argv[0]);
-	if (!o)
-		return NULL;
-	struct bpf_program *p = obj_find_prog(env, o, argv[1]);
-	if (!p)
-		return NULL;
+	OBJ_PROG_ARGS(3);
 	bool on;
 	if (!get_bool(env, argv[2], &on))
 		return throw_arg(env, "autoload must be a boolean");
@@ -292,10 +262,7 @@ static napi_value object_set_autoload(napi_env env, napi_callback_info info)
 // A load failure is returned as a value: TS builds the VerifierError from it.
 static napi_value object_load(napi_env env, napi_callback_info info)
 {
-	ARGS(3);
-	struct obj *o = obj_from(env, argv[0]);
-	if (!o)
-		return NULL;
+	OBJ_ARGS(3);
 	uint32_t log_size = 0, log_level = 0;
 	if (!get_uint32(env, argv[1], &log_size) || !get_uint32(env, argv[2], &log_level))
 		return throw_arg(env, "log size and level must be uint32");
