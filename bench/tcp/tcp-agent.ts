@@ -3,8 +3,12 @@
  * The agent side of the TCP benchmark, in its own process so that its CPU
  * and RSS are its own: loads the TCP probe, and once a second reads every
  * aggregate and renders it as Prometheus text, as an exporting agent would.
- * Talks to the benchmark over IPC: `mark` starts a measurement window,
- * `report` ends it and answers with the figures.
+ * Talks to the benchmark over IPC:
+ *   `on` / `off`   attach / detach the probe's programs (and pause the
+ *                  exporter while off), so that samples with and without the
+ *                  agent alternate within one process lifetime;
+ *   `mark`         starts a measurement window, `report` ends it and
+ *                  answers with the figures.
  */
 import { enableBpfStats } from '../../src/ebpf/index.js';
 import { createTcpProbe } from '../../src/probes/tcp/tcp-probe.js';
@@ -17,18 +21,32 @@ interface Mark { cpu: NodeJS.CpuUsage; bpfNs: bigint; wall: bigint }
 const withStats = process.argv.includes('--bpf-stats');
 const stats = withStats ? enableBpfStats() : undefined;
 const probe = createTcpProbe({});
+const programs = probe.object.links.map((l) => l.program);
 const registry = createMetricRegistry();
 const identity = await createTcpIdentity();
 const metrics = createTcpMetrics({ probe, registry, identify: identity.identify });
 let rendered = 0;
-const timer = setInterval(() => {
-  metrics.collect();
-  rendered += registry.render().length;
-}, 1000);
+let timer: NodeJS.Timeout | undefined;
+const startExporter = (): void => {
+  timer ??= setInterval(() => {
+    metrics.collect();
+    rendered += registry.render().length;
+  }, 1000);
+};
+startExporter();
 
 let mark: Mark | undefined;
 process.on('message', (msg: unknown) => {
-  if (msg === 'mark') {
+  if (msg === 'off') {
+    for (const l of [...probe.object.links]) l.destroy();
+    clearInterval(timer);
+    timer = undefined;
+    process.send?.('done');
+  } else if (msg === 'on') {
+    if (probe.object.links.length === 0) for (const p of programs) probe.object.program(p).attachTrace();
+    startExporter();
+    process.send?.('done');
+  } else if (msg === 'mark') {
     mark = { cpu: process.cpuUsage(), bpfNs: probe.bpfRunTimeNs(), wall: process.hrtime.bigint() };
     process.send?.('marked');
   } else if (msg === 'report' && mark) {

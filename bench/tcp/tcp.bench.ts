@@ -2,32 +2,40 @@
 /**
  * TCP overhead benchmark (`npm run bench -- tcp`). A C load generator makes
  * loopback connections from 2 client threads, each closed with an RST
- * (SO_LINGER {1, 0}), for a fixed time. Every round runs it once per
- * configuration, rotating the order between rounds:
- *   base      no tracing
- *   floor     an empty program on inet_sock_set_state (the cost of the hook itself)
- *   agent     the TCP probe, loaded and read by a child Node process
+ * (SO_LINGER {1, 0}), for a fixed time.
+ *
+ * Run-to-run noise here is about ±4% for a 2-second run (host noise in a
+ * VM), larger than the effect measured. So the agent and the floor are
+ * measured by toggling within one process lifetime: short samples alternate
+ * off, on, off, on, ... and each `on` sample is compared with the mean of
+ * the `off` samples either side of it; the figure is the median of those
+ * pair ratios (with the quartiles). Slow drift cancels and outliers do not
+ * move the median.
+ *   floor     an empty program on every hook the agent uses (the cost of the
+ *             hooks themselves), attached and detached in this process
+ *   agent     the TCP probe, loaded once by a child Node process that reads
+ *             and renders its aggregates every second; `off` detaches its
+ *             programs and pauses its exporter
  *   bpftrace  a connect-latency histogram one-liner on the same tracepoint
  *   tcplife   libbpf-tools tcplife
- * Ratios are conn/s against the same round's base runs (one before and one
- * in the middle of each round); the figures are medians over rounds. A last
- * agent run with BPF stats on measures the BPF run time (stats cost two
- * clock reads per program run, so the ratio runs leave them off).
+ * The two peers cannot be toggled, so each of their rounds starts the tool,
+ * takes one sample and stops it, between two base samples.
  *
- * The machine may be shared. Each run also measures the CPU used by other
- * processes (/proc/stat busy time minus the load generator and the tracer);
- * a round is `quiet` when that stayed under 5% of the machine in all its
- * runs, and the headline ratios use the quiet rounds when there are at
- * least three. A second, interference-robust figure is the CPU cost per
- * connection: load generator CPU (which includes the loopback softirq and
- * BPF work done in its threads) plus the tracer process CPU, per connection,
- * as a ratio against base (`cpu_ratio_*`).
+ * Each sample also measures the CPU used by other processes (/proc/stat busy
+ * time minus the load generator and the tracer), reported as `other_load`.
+ * A second, interference-robust figure is the CPU cost per connection: load
+ * generator CPU (which includes the loopback softirq and BPF work done in
+ * its threads) plus the tracer process CPU, per connection, as a ratio
+ * against base (`cpu_ratio_*`). A last agent sample with BPF stats on
+ * measures the BPF run time (stats cost two clock reads per program run, so
+ * the ratio samples leave them off).
  *
  * The benchmark raises its own priority (nice -10, inherited by every child:
  * the load generator, the agent, the peers) so that other work on a shared
  * machine disturbs it less.
  *
- * Flags: --rounds N (7), --seconds S (3), --clients N (2), --nice N (-10; 0 keeps the priority),
+ * Flags: --pairs N (20), --seconds S (1, per toggled sample), --rounds N (5, peer rounds),
+ *        --peer-seconds S (2), --clients N (2), --nice N (-10; 0 keeps the priority),
  *        --skip floor,bpftrace,tcplife
  */
 import { execFileSync, fork, spawn, spawnSync } from 'node:child_process';
@@ -46,8 +54,10 @@ const flag = (name: string, def: string): string => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 && args[i + 1] ? args[i + 1]! : def;
 };
-const rounds = Number(flag('rounds', '7'));
-const seconds = Number(flag('seconds', '3'));
+const pairs = Number(flag('pairs', '20'));
+const seconds = Number(flag('seconds', '1'));
+const rounds = Number(flag('rounds', '5'));
+const peerSeconds = Number(flag('peer-seconds', '2'));
 const clients = Number(flag('clients', '2'));
 const skip = new Set(flag('skip', '').split(',').filter(Boolean));
 const nice = Number(flag('nice', '-10'));
@@ -101,9 +111,9 @@ function processCpuS(pid: number | undefined): number {
   }
 }
 
-function runLoad(load: string): LoadResult {
+function runLoad(load: string, secs = seconds): LoadResult {
   const busy0 = machineBusyS();
-  const out = execFileSync(load, [String(clients), String(seconds)], { encoding: 'utf8' });
+  const out = execFileSync(load, [String(clients), String(secs)], { encoding: 'utf8' });
   const busyS = machineBusyS() - busy0;
   const m = /connections=(\d+) seconds=([\d.]+) errors=(\d+) cpu=([\d.]+)/.exec(out);
   if (!m) throw new Error(`conn-load printed: ${out}`);
@@ -116,9 +126,9 @@ interface RunResult extends LoadResult {
   report?: AgentReport;
 }
 
-function runWithTracer(load: string, pid: number | undefined): RunResult {
+function runWithTracer(load: string, pid: number | undefined, secs = seconds): RunResult {
   const c0 = processCpuS(pid);
-  const r = runLoad(load);
+  const r = runLoad(load, secs);
   return { ...r, tracerCpuS: processCpuS(pid) - c0 };
 }
 
@@ -155,161 +165,211 @@ const BPFTRACE = 'tracepoint:sock:inet_sock_set_state /args->protocol == 6 && ar
   + '{ @connect_ns = hist(nsecs - @start[args->skaddr]); delete(@start[args->skaddr]); } '
   + 'END { clear(@start); }';
 
-async function agentRun(load: string, bpfStats: boolean): Promise<RunResult & { report: AgentReport }> {
+interface AgentChild {
+  send(msg: string): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+async function startAgent(bpfStats: boolean): Promise<AgentChild> {
   const child = fork(join(root, 'dist/bench/tcp/tcp-agent.js'), bpfStats ? ['--bpf-stats'] : [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const next = (): Promise<unknown> => new Promise((r) => child.once('message', r));
+  const next = (): Promise<unknown> => new Promise((r, j) => {
+    const onExit = (code: number | null): void => j(new Error(`tcp-agent exited ${code}`));
+    child.once('exit', onExit);
+    child.once('message', (m) => { child.off('exit', onExit); r(m); });
+  });
   await next(); // ready
   await sleep(300);
-  child.send('mark');
-  await next();
-  const res = runLoad(load);
-  child.send('report');
-  const report = (await next()) as AgentReport;
-  child.send('exit');
-  await new Promise((r) => child.once('exit', r));
+  return {
+    async send(msg: string): Promise<unknown> {
+      const p = next();
+      child.send(msg);
+      return p;
+    },
+    async close(): Promise<void> {
+      const done = new Promise((r) => child.once('exit', r));
+      child.send('exit');
+      await done;
+    },
+  };
+}
+
+/** One load sample with the agent attached, with the agent's own figures. */
+async function agentSample(agent: AgentChild, load: string, secs = seconds): Promise<RunResult & { report: AgentReport }> {
+  await agent.send('mark');
+  const res = runLoad(load, secs);
+  const report = (await agent.send('report')) as AgentReport;
   return { ...res, tracerCpuS: (report.userUs + report.systemUs) / 1e6, report };
 }
 
-async function run(config: Config, load: string, floorPath: string): Promise<RunResult> {
-  switch (config) {
-    case 'base':
-      return runWithTracer(load, undefined);
-    case 'floor': {
-      let obj: BpfObject | undefined;
-      try {
-        obj = openObjectFile(floorPath, 'tcp_floor').load();
-        obj.program('floor__inet_sock_set_state').attachTrace();
-        return runWithTracer(load, undefined);
-      } finally {
-        obj?.close();
-      }
+interface Toggled { ratios: number[]; cpuRatios: number[]; on: RunResult[]; off: RunResult[] }
+
+const costPerConn = (x: RunResult): number => (x.loadCpuS + x.tracerCpuS) / x.conns;
+
+/**
+ * off, on, off, on, ..., off (n `on` samples): each `on` against the mean of
+ * the `off` samples either side of it.
+ */
+async function alternate(n: number, base: () => RunResult, on: () => Promise<RunResult>): Promise<Toggled> {
+  const t: Toggled = { ratios: [], cpuRatios: [], on: [], off: [] };
+  let before = base();
+  t.off.push(before);
+  for (let i = 0; i < n; i++) {
+    const x = await on();
+    const after = base();
+    t.on.push(x);
+    t.off.push(after);
+    t.ratios.push(x.rate / ((before.rate + after.rate) / 2));
+    t.cpuRatios.push(((costPerConn(before) + costPerConn(after)) / 2) / costPerConn(x));
+    before = after;
+  }
+  return t;
+}
+
+/** A tracer switched on and off within one process lifetime, `pairs` times. */
+async function toggled(load: string, on: () => Promise<RunResult>, setOn: (v: boolean) => Promise<void>): Promise<Toggled> {
+  await setOn(false);
+  return alternate(pairs, () => runWithTracer(load, undefined), async () => {
+    await setOn(true);
+    try {
+      return await on();
+    } finally {
+      await setOn(false);
     }
-    case 'agent':
-      return agentRun(load, false);
-    case 'bpftrace': {
-      const child = spawn('bpftrace', ['-e', BPFTRACE], { stdio: ['ignore', 'pipe', 'pipe'] });
-      await waitFor(child, /Attaching \d+ probe/, 30_000);
-      await sleep(300);
-      try {
-        return runWithTracer(load, child.pid);
-      } finally {
-        await stop(child);
-      }
-    }
-    case 'tcplife': {
-      // stdbuf: tcplife's header is stdio-buffered when stdout is a pipe.
-      const child = spawn('stdbuf', ['-oL', '/usr/sbin/tcplife'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      child.stdout.resume();
-      await waitFor(child, /PID|COMM/, 30_000);
-      await sleep(300);
-      try {
-        // stdbuf execs tcplife: the same pid.
-        return runWithTracer(load, child.pid);
-      } finally {
-        await stop(child);
-      }
-    }
+  });
+}
+
+async function peerRun(config: 'bpftrace' | 'tcplife', load: string): Promise<RunResult> {
+  const child = config === 'bpftrace'
+    ? spawn('bpftrace', ['-e', BPFTRACE], { stdio: ['ignore', 'pipe', 'pipe'] })
+    // stdbuf: tcplife's header is stdio-buffered when stdout is a pipe (stdbuf execs it: same pid).
+    : spawn('stdbuf', ['-oL', '/usr/sbin/tcplife'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.resume();
+  await waitFor(child, config === 'bpftrace' ? /Attaching \d+ probe/ : /PID|COMM/, 30_000);
+  await sleep(300);
+  try {
+    return runWithTracer(load, child.pid, peerSeconds);
+  } finally {
+    await stop(child);
   }
 }
 
-const median = (xs: number[]): number => {
+/** Rounds of base, peer, base: each peer run against the mean of its neighbours. */
+function peerRounds(config: 'bpftrace' | 'tcplife', load: string): Promise<Toggled> {
+  return alternate(rounds, () => runWithTracer(load, undefined, peerSeconds), () => peerRun(config, load));
+}
+
+const quantile = (xs: number[], q: number): number => {
   const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+  if (s.length === 0) return NaN;
+  const i = (s.length - 1) * q;
+  const lo = Math.floor(i), hi = Math.ceil(i);
+  return s[lo]! + (s[hi]! - s[lo]!) * (i - lo);
 };
+const median = (xs: number[]): number => quantile(xs, 0.5);
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+const otherLoad = (x: RunResult): number => Math.max(0, x.busyS - x.loadCpuS - x.tracerCpuS) / (x.wallS * ncpu);
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the tcp benchmark needs root (it loads BPF programs)');
   const { load, floor } = build();
   if (nice !== 0) setPriority(0, nice);
-  let configs: Config[] = ['base', 'floor', 'agent', 'bpftrace', 'tcplife'];
   if (!existsSync('/usr/sbin/tcplife')) skip.add('tcplife');
   if (spawnSync('bpftrace', ['--version']).status !== 0) skip.add('bpftrace');
-  configs = configs.filter((c) => !skip.has(c));
-  const others = configs.filter((c) => c !== 'base');
-  console.log(`tcp bench: ${rounds} rounds x ${configs.length} configs, ${clients} clients, ${seconds}s per run, ${ncpu} CPUs, nice ${nice}`);
+  console.log(`tcp bench: ${clients} clients, ${ncpu} CPUs, nice ${nice}; agent/floor: ${pairs} on/off pairs of ${seconds}s; `
+    + `peers: ${rounds} rounds of ${peerSeconds}s (skipped: ${[...skip].join(',') || 'none'})`);
 
-  const rates: Record<string, number[]> = Object.fromEntries(configs.map((c) => [c, []]));
-  const ratios: Record<string, number[]> = Object.fromEntries(others.map((c) => [c, []]));
-  const quietRatios: Record<string, number[]> = Object.fromEntries(others.map((c) => [c, []]));
-  const cpuRatios: Record<string, number[]> = Object.fromEntries(others.map((c) => [c, []]));
+  const results: Partial<Record<Config, Toggled>> = {};
+  const show = (c: Config, t: Toggled): void => {
+    console.log(`${c}: ratio ${r3(median(t.ratios))} (quartiles ${r3(quantile(t.ratios, 0.25))}..${r3(quantile(t.ratios, 0.75))}), `
+      + `CPU cost ratio ${r3(median(t.cpuRatios))}, base ${Math.round(median(t.off.map((x) => x.rate)))}/s, `
+      + `other load ${r3(median([...t.on, ...t.off].map(otherLoad)) * 100)}%`);
+  };
+
+  // The agent, toggled.
+  const agent = await startAgent(false);
   const agentReports: AgentReport[] = [];
-  let quietRounds = 0;
-  const costPerConn = (x: RunResult): number => (x.loadCpuS + x.tracerCpuS) / x.conns;
-  for (let r = 0; r < rounds; r++) {
-    // Rotate the order so no configuration always runs first or right after base.
-    const order = [...others.slice(r % others.length), ...others.slice(0, r % others.length)];
-    const seq: Config[] = ['base', ...order.slice(0, 2), 'base', ...order.slice(2)];
-    const bases: RunResult[] = [];
-    const res: Partial<Record<Config, RunResult>> = {};
-    let noise = 0;
-    for (const c of seq) {
-      const x = await run(c, load, floor);
-      if (c === 'base') bases.push(x);
-      else res[c] = x;
-      rates[c]!.push(x.rate);
-      if (x.report) agentReports.push(x.report);
-      noise = Math.max(noise, Math.max(0, x.busyS - x.loadCpuS - x.tracerCpuS) / (x.wallS * ncpu));
-    }
-    const base = (bases[0]!.rate + bases[1]!.rate) / 2;
-    const baseCost = (costPerConn(bases[0]!) + costPerConn(bases[1]!)) / 2;
-    const quiet = noise < 0.05;
-    if (quiet) quietRounds++;
-    const line = [`round ${r + 1}: base ${Math.round(base)}/s, other load ${Math.round(noise * 100)}%${quiet ? ' (quiet)' : ''}`];
-    for (const c of others) {
-      const ratio = res[c]!.rate / base;
-      ratios[c]!.push(ratio);
-      if (quiet) quietRatios[c]!.push(ratio);
-      cpuRatios[c]!.push(baseCost / costPerConn(res[c]!));
-      line.push(`${c} ${r3(ratio)}`);
-    }
-    console.log(line.join('  '));
+  try {
+    results.agent = await toggled(load, async () => {
+      const x = await agentSample(agent, load);
+      agentReports.push(x.report);
+      return x;
+    }, async (v) => { await agent.send(v ? 'on' : 'off'); });
+  } finally {
+    await agent.close();
   }
-  const headline = (c: string): number => median(quietRounds >= 3 ? quietRatios[c]! : ratios[c] ?? []);
+  show('agent', results.agent);
 
-  // BPF run time, with stats on (one extra agent run).
-  const statsRun = await agentRun(load, true);
+  if (!skip.has('floor')) {
+    const obj: BpfObject = openObjectFile(floor, 'tcp_floor').load();
+    try {
+      const progs = [...obj.programs.keys()];
+      results.floor = await toggled(load, () => Promise.resolve(runWithTracer(load, undefined)), (v) => {
+        if (v) for (const p of progs) obj.program(p).attachTrace();
+        else for (const l of [...obj.links]) l.destroy();
+        return Promise.resolve();
+      });
+    } finally {
+      obj.close();
+    }
+    show('floor', results.floor);
+  }
+  for (const peer of ['bpftrace', 'tcplife'] as const) {
+    if (skip.has(peer)) continue;
+    results[peer] = await peerRounds(peer, load);
+    show(peer, results[peer]);
+  }
+
+  // BPF run time, with stats on (one extra agent sample).
+  const statsAgent = await startAgent(true);
+  let statsRun: RunResult & { report: AgentReport };
+  try {
+    await statsAgent.send('on');
+    statsRun = await agentSample(statsAgent, load, 2);
+  } finally {
+    await statsAgent.close();
+  }
   const rep = statsRun.report;
-  const wallS = rep.wallNs / 1e9;
-  const connsInStats = statsRun.conns;
-  const bpfPct = (rep.bpfNs / 1e9 / wallS / ncpu) * 100;
+  const bpfPct = (rep.bpfNs / 1e9 / (rep.wallNs / 1e9) / ncpu) * 100;
   const agentCpuPct = median(agentReports.map((a) => ((a.userUs + a.systemUs) / 1e6 / (a.wallNs / 1e9) / ncpu) * 100));
   const lost = agentReports.reduce((s, a) => s + a.lost, 0) + rep.lost;
   const rssMb = Math.max(...agentReports.map((a) => a.rssBytes), rep.rssBytes) / (1 << 20);
+  const ratio = (c: Config): number | null => (results[c] ? r3(median(results[c]!.ratios)) : null);
+  const cpuRatio = (c: Config): number | null => (results[c] ? r3(median(results[c]!.cpuRatios)) : null);
+  const quartiles = (c: Config): [number, number] | null => (results[c] ? [r3(quantile(results[c]!.ratios, 0.25)), r3(quantile(results[c]!.ratios, 0.75))] : null);
+  const allSamples = Object.values(results).flatMap((t) => [...t.on, ...t.off]);
 
-  const baseRate = median(rates['base']!);
   const result = {
     bench: 'tcp',
-    conn_per_sec_base: Math.round(baseRate),
-    ratio_agent: r3(headline('agent')),
-    ratio_bpftrace: r3(headline('bpftrace')),
-    ratio_tcplife: r3(headline('tcplife')),
-    ratio_floor: r3(headline('floor')),
+    conn_per_sec_base: Math.round(median(results.agent.off.map((x) => x.rate))),
+    ratio_agent: ratio('agent'),
+    ratio_bpftrace: ratio('bpftrace'),
+    ratio_tcplife: ratio('tcplife'),
+    ratio_floor: ratio('floor'),
     agent_cpu_pct_machine: r3(agentCpuPct),
     bpf_cpu_pct_machine: r3(bpfPct),
-    bpf_ns_per_conn: Math.round(rep.bpfNs / connsInStats),
+    bpf_ns_per_conn: Math.round(rep.bpfNs / statsRun.conns),
+    conn_per_sec_agent: Math.round(median(results.agent.on.map((x) => x.rate))),
     conn_per_sec_bpf_stats_run: Math.round(statsRun.rate),
     rss_mb: Math.round(rssMb * 10) / 10,
     lost,
-    rounds,
+    ratio_agent_quartiles: quartiles('agent'),
+    ratio_floor_quartiles: quartiles('floor'),
+    ratio_bpftrace_quartiles: quartiles('bpftrace'),
+    ratio_tcplife_quartiles: quartiles('tcplife'),
+    cpu_ratio_agent: cpuRatio('agent'),
+    cpu_ratio_floor: cpuRatio('floor'),
+    cpu_ratio_bpftrace: cpuRatio('bpftrace'),
+    cpu_ratio_tcplife: cpuRatio('tcplife'),
+    other_load_pct_median: r3(median(allSamples.map(otherLoad)) * 100),
+    pairs,
     seconds,
+    peer_rounds: rounds,
+    peer_seconds: peerSeconds,
     clients,
     cpus: ncpu,
-    quiet_rounds: quietRounds,
-    ratios_from: quietRounds >= 3 ? 'quiet_rounds' : 'all_rounds',
-    ratio_agent_all_rounds: r3(median(ratios['agent'] ?? [])),
-    cpu_ratio_agent: r3(median(cpuRatios['agent'] ?? [])),
-    cpu_ratio_floor: r3(median(cpuRatios['floor'] ?? [])),
-    cpu_ratio_bpftrace: r3(median(cpuRatios['bpftrace'] ?? [])),
-    cpu_ratio_tcplife: r3(median(cpuRatios['tcplife'] ?? [])),
   };
-  console.log(`conn/s base ${result.conn_per_sec_base} (median)`);
-  for (const c of others) {
-    console.log(`ratio ${c}: ${result[`ratio_${c}` as keyof typeof result]} (all rounds: ${ratios[c]!.map(r3).join(', ')}); `
-      + `CPU cost ratio ${r3(median(cpuRatios[c]!))} (${cpuRatios[c]!.map(r3).join(', ')})`);
-  }
-  console.log(`agent CPU ${result.agent_cpu_pct_machine}% of the machine (user+sys of its process), BPF ${result.bpf_cpu_pct_machine}% (${result.bpf_ns_per_conn} ns per connection), RSS ${result.rss_mb} MB, lost ${lost}`);
+  console.log(`agent CPU ${result.agent_cpu_pct_machine}% of the machine (user+sys of its process), BPF ${result.bpf_cpu_pct_machine}% `
+    + `(${result.bpf_ns_per_conn} ns per connection with stats on), RSS ${result.rss_mb} MB, lost ${lost}`);
   console.log(JSON.stringify(result));
 }
 

@@ -27,6 +27,8 @@ export interface AgentEvent {
    * redaction and formatting.
    */
   attributes(): Record<string, string | number | boolean>;
+  /** The redacted argv of an exec, for the live stream (attributes carry it joined). */
+  commandArgs?(): readonly string[];
   /** The workload, filled in by enrichment. */
   workload: SelectorSubject;
 }

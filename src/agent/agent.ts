@@ -7,6 +7,7 @@
  */
 import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { createRedactor } from '../enrich/redaction.js';
+import { ClosedError } from '../lib/errors.js';
 import type { Redactor } from '../enrich/redaction.js';
 import { enableBpfStats, ensurePinDir } from '../ebpf/index.js';
 import type { BpfStatsHandle } from '../ebpf/index.js';
@@ -22,6 +23,8 @@ import { createPolicyEngine } from './policy/policy-engine.js';
 import type { PolicyEngine } from './policy/policy-engine.js';
 import { planPushDown } from './policy/policy-planner.js';
 import type { PushDownPlan } from './policy/policy-planner.js';
+import { createCgroupFilterSync } from './policy/cgroup-filter-sync.js';
+import type { CgroupFilterTarget } from './policy/cgroup-filter-sync.js';
 import { createProbeManager } from './probe-manager.js';
 import type { ProbeManager } from './probe-manager.js';
 import { createSelfMetrics } from './self-metrics.js';
@@ -34,6 +37,7 @@ import { createWorkloadLabeler } from './workload-labeler.js';
 import type { WorkloadLabeler } from './workload-labeler.js';
 import { createProcessSource } from './sources/process-source.js';
 import { createTcpSource } from './sources/tcp-source.js';
+import type { TcpSource } from './sources/tcp-source.js';
 import { readProgramStats } from './sources/bpf-prog-stats.js';
 import type { AgentSource, SourceSettings } from './sources/agent-source.js';
 
@@ -91,7 +95,8 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   let redactor: Redactor = createRedactor({ extraPatterns: cfg.redaction.extraPatterns });
   let engine: PolicyEngine = createPolicyEngine(cfg.policy);
   let plan: PushDownPlan = planPushDown(cfg.policy);
-  const stream: LiveStream = createLiveStream({ maxClients: cfg.http.stream.maxClients, clientBufferBytes: cfg.http.stream.clientBufferBytes });
+  // Cgroup-only selectors go into the kernel lists of the probes that have one (sources' cgroupFilter).
+  const cgroupSync = createCgroupFilterSync({ subject: (p) => labeler.pathSubject(p), run: (label, fn) => manager.run(label, fn), log });
   const counts: AgentStats['events'] = {
     process: { received: 0, kept: 0, dropped: {} },
     tcp: { received: 0, kept: 0, dropped: {} },
@@ -112,18 +117,45 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     return out;
   };
 
+  let tcpSource: TcpSource | undefined;
+  // Live-stream subscribers widen the kernel side while they are attached: TCP records the policy
+  // does not ask for, and no cgroup filter on a probe they watch (it only filters what the policy
+  // drops, which they see too). Applied through the serial manager so it never races a reload or
+  // an unload; bursts of attach/detach collapse into one update. Resolves once both are applied:
+  // a new subscriber's response waits for it.
+  let demandRun: Promise<void> | undefined;
+  const applyLiveDemand = (): Promise<void> => {
+    if (demandRun) return demandRun;
+    const p: Promise<void> = manager.run('live-stream demand', () => {
+      if (demandRun === p) demandRun = undefined;
+      tcpSource?.setLiveDemand(stream.tcpDemand());
+    }).then(() => cgroupSync.setLiveDemand(stream.wantedProbes())).catch((err: unknown) => {
+      if (demandRun === p) demandRun = undefined;
+      if (!(err instanceof ClosedError)) log(`live stream: ${err instanceof Error ? err.message : String(err)}`);
+    });
+    demandRun = p;
+    return p;
+  };
+  const stream: LiveStream = createLiveStream({
+    maxClients: cfg.http.stream.maxClients, clientBufferBytes: cfg.http.stream.clientBufferBytes,
+    probeLoaded: (p) => sources.has(p), onDemandChange: applyLiveDemand, probeLost: lostByProbe,
+    redact: (s) => redactor.redact(s),
+  });
+
   const emit = (e: AgentEvent): void => {
     const c = counts[e.probe];
     c.received++;
+    cgroupSync.seen(e.cgroupId);
     e.workload = labeler.subject(e.cgroupId, e.comm, e.exe);
     const d = engine.decide(e);
+    // Subscribers see every event (the policy decides what is exported, not what an SRE may watch).
+    stream.publish(e, d.keep);
     if (!d.keep) {
       const r = d.reason ?? 'policy_drop';
       c.dropped[r] = (c.dropped[r] ?? 0) + 1;
       return;
     }
     c.kept++;
-    stream.publish(e);
     otlp?.addEvent({
       name: e.name, timeMs: e.timeMs,
       attributes: {
@@ -145,10 +177,11 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       await manager.load<SourceSettings>(name, (s) => {
         const src = name === 'process'
           ? createProcessSource({ maxArgs: cfg.probes.process.maxArgs, maxArgBytes: cfg.probes.process.maxArgBytes, redactor, emit, onError: (err) => log(`process probe: ${String(err)}`) })
-          : createTcpSource({
+          : (tcpSource = createTcpSource({
             policy: s.tcp, emit, cgroupPath: (id) => labeler.cgroupPath(id),
             ...(pinDirReady ? { pinDir: cfg.agent.pinDir } : {}), keepPinned: () => cfg.agent.keepPinned, log,
-          });
+          }));
+        if (src === tcpSource && stream.tcpDemand()) tcpSource.setLiveDemand(stream.tcpDemand());
         sources.set(name, src);
         return src;
       }, settings());
@@ -160,9 +193,13 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     }
   };
 
+  const filterTargets = (): CgroupFilterTarget[] => [...sources.values()].flatMap((s) => (s.cgroupFilter ? [{ probe: s.name, filter: s.cgroupFilter }] : []));
+  const syncCgroupFilters = (): Promise<void> => cgroupSync.update(engine.spec, engine.rules, filterTargets());
+
   const unloadProbe = async (name: AgentProbeName): Promise<void> => {
     await manager.unload(name);
     sources.delete(name);
+    if (name === 'tcp') tcpSource = undefined;
     log(`probe ${name}: unloaded`);
   };
 
@@ -218,7 +255,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       pipe.samples.push({ labels: { probe: name, outcome: 'kept', reason: '' }, value: c.kept });
       for (const [reason, v] of Object.entries(c.dropped)) pipe.samples.push({ labels: { probe: name, outcome: 'dropped', reason }, value: v });
     }
-    fams.push(pipe);
+    fams.push(pipe, ...cgroupSync.metrics());
     const rules = engine.stats().rules;
     fams.push({ name: 'maxpro_policy_decisions', type: 'counter', help: 'Policy decisions by rule and result.', samples: Object.entries(rules).flatMap(([rule, r]) => [
       { labels: { rule, result: 'kept' }, value: r.kept }, { labels: { rule, result: 'dropped' }, value: r.dropped }, { labels: { rule, result: 'rate_limited' }, value: r.rateLimited },
@@ -317,6 +354,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       log(`BPF run-time stats unavailable: ${err instanceof Error ? err.message : String(err)}`);
     }
     for (const p of PROBES) if (cfg.probes[p].enabled) await loadProbe(p);
+    await syncCgroupFilters();
   }
   await startExporters(cfg);
   let http: AgentHttpServer;
@@ -346,7 +384,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   return {
     url: http.url,
     config: () => cfg,
-    plan: () => plan,
+    plan: () => planPushDown(engine.spec, { cgroupFilter: Object.fromEntries(filterTargets().map((t) => [t.probe, true])) }, cgroupSync.resolutions()),
     probes: () => manager.loaded(),
     collect,
     async reload(next) {
@@ -374,6 +412,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
             }
           }
         }
+        if (runProbes) await syncCgroupFilters();
         if (JSON.stringify(next.exporters) !== JSON.stringify(cfg.exporters) || next.agent.nodeName !== cfg.agent.nodeName) {
           await stopExporters(cfg.agent.drainTimeoutMs);
           await startExporters(next);
@@ -392,6 +431,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       shut ??= (async () => {
         const deadline = cfg.agent.drainTimeoutMs;
         ready = false;
+        cgroupSync.close();
         // Detach and drain the probes into the pipeline, then the exporters.
         try {
           await manager.close();
@@ -399,6 +439,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
           log(`unloading probes: ${String(err)}`);
         }
         sources.clear();
+        tcpSource = undefined;
         await stopExporters(deadline);
         await http.close();
         bpfStats?.close();

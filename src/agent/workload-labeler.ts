@@ -16,9 +16,33 @@ export interface WorkloadLabeler {
   cgroupPath(cgroupId: number): string | undefined;
   /** Replaces the static workload table (reload). */
   setWorkloads(w: AgentConfig['workloads']): void;
+  /** The subject of a cgroup path under the current workload table (no comm/exe). */
+  pathSubject(path: string): SelectorSubject;
 }
 
 const MAX_CACHE = 8192;
+
+/**
+ * What selectors see of a cgroup, from its v2 path alone: container and pod
+ * ids, and the labels of every `workloads` prefix it lies under. The cgroup
+ * filter (policy/cgroup-filter-plan.ts) uses the same function, so kernel and
+ * user space agree on every cgroup.
+ */
+export function pathSubject(path: string, workloads: AgentConfig['workloads']): SelectorSubject {
+  const labels: Record<string, string> = {};
+  const attributes: SelectorSubject['attributes'] = { cgroup: path };
+  const ident = identifyCgroupPath(path);
+  if (ident.kind !== 'unknown' && ident.kind !== 'standalone_process' && ident.id) attributes.container = ident.id;
+  if (ident.podUid) attributes.pod = ident.podUid;
+  for (const w of workloads) {
+    if (path === w.cgroup || path.startsWith(w.cgroup.endsWith('/') ? w.cgroup : `${w.cgroup}/`)) {
+      Object.assign(labels, w.labels);
+      if (w.namespace) attributes.namespace = w.namespace;
+      if (w.workload) attributes.workload = w.workload;
+    }
+  }
+  return { labels, attributes };
+}
 
 export function createWorkloadLabeler(workloads: AgentConfig['workloads'], resolver?: CgroupResolver): WorkloadLabeler {
   let table = workloads;
@@ -32,22 +56,7 @@ export function createWorkloadLabeler(workloads: AgentConfig['workloads'], resol
 
   const build = (id: number): { path: string | undefined; base: SelectorSubject } => {
     const path = res?.resolve(id);
-    const labels: Record<string, string> = {};
-    const attributes: SelectorSubject['attributes'] = {};
-    if (path !== undefined) {
-      attributes.cgroup = path;
-      const ident = identifyCgroupPath(path);
-      if (ident.kind !== 'unknown' && ident.kind !== 'standalone_process' && ident.id) attributes.container = ident.id;
-      if (ident.podUid) attributes.pod = ident.podUid;
-      for (const w of table) {
-        if (path === w.cgroup || path.startsWith(w.cgroup.endsWith('/') ? w.cgroup : `${w.cgroup}/`)) {
-          Object.assign(labels, w.labels);
-          if (w.namespace) attributes.namespace = w.namespace;
-          if (w.workload) attributes.workload = w.workload;
-        }
-      }
-    }
-    return { path, base: { labels, attributes } };
+    return { path, base: path === undefined ? { labels: {}, attributes: {} } : pathSubject(path, table) };
   };
 
   const lookup = (id: number): { path: string | undefined; base: SelectorSubject } => {
@@ -69,6 +78,7 @@ export function createWorkloadLabeler(workloads: AgentConfig['workloads'], resol
       return { labels: base.labels, attributes: { ...base.attributes, comm, ...(exe ? { exe } : {}) } };
     },
     cgroupPath: (id) => lookup(id).path,
+    pathSubject: (path) => pathSubject(path, table),
     setWorkloads(w) {
       table = w;
       cache.clear();

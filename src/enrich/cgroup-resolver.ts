@@ -53,6 +53,40 @@ export function findCgroup2Mount(mountinfo = '/proc/self/mountinfo'): string | u
   return mounts.find((m) => m === '/sys/fs/cgroup') ?? mounts.find((m) => m === '/sys/fs/cgroup/unified') ?? mounts[0];
 }
 
+/**
+ * Every cgroup under a cgroup2 mount: id (the directory's inode number, which
+ * is the kernfs id BPF reports) -> path relative to the mount, at most
+ * `maxEntries`; `overflow` counts the directories left out.
+ */
+export function walkCgroups(root: string, maxEntries: number): { cgroups: Map<number, string>; overflow: number } {
+  const next = new Map<number, string>();
+  let overflow = 0;
+  const walk = (dir: string, rel: string): void => {
+    let ino: number;
+    try {
+      ino = statSync(dir).ino;
+    } catch {
+      return; // removed while walking
+    }
+    if (next.size >= maxEntries) {
+      overflow++;
+      return;
+    }
+    next.set(ino, rel);
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (e.isDirectory()) walk(join(dir, e.name), rel === '/' ? `/${e.name}` : `${rel}/${e.name}`);
+    }
+  };
+  walk(root, '/');
+  return { cgroups: next, overflow };
+}
+
 /** Creates a resolver. May throw `NotFoundError` when no cgroup2 mount exists. */
 export function createCgroupResolver(options: CgroupResolverOptions = {}): CgroupResolver {
   const root = options.root ?? findCgroup2Mount();
@@ -66,33 +100,9 @@ export function createCgroupResolver(options: CgroupResolverOptions = {}): Cgrou
   const st = { hits: 0, misses: 0, rescans: 0, overflow: 0 };
 
   const scan = (): void => {
-    const next = new Map<number, string>();
-    let overflow = 0;
-    const walk = (dir: string, rel: string): void => {
-      let ino: number;
-      try {
-        ino = statSync(dir).ino;
-      } catch {
-        return; // removed while walking
-      }
-      if (next.size >= maxEntries) {
-        overflow++;
-        return;
-      }
-      next.set(ino, rel);
-      let entries;
-      try {
-        entries = readdirSync(dir, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const e of entries) {
-        if (e.isDirectory()) walk(join(dir, e.name), rel === '/' ? `/${e.name}` : `${rel}/${e.name}`);
-      }
-    };
-    walk(root, '/');
-    index = next;
-    st.overflow = overflow;
+    const walked = walkCgroups(root, maxEntries);
+    index = walked.cgroups;
+    st.overflow = walked.overflow;
     st.rescans++;
     lastScan = now();
   };

@@ -9,6 +9,10 @@
  * argv array. Failed execs never reach that tracepoint, so the execve/execveat
  * syscall tracepoints keep the caller's pointers by thread id at entry and,
  * only when the syscall returns an error, copy path and argv at exit.
+ *
+ * The cgroup filter (maxpro/cgroup_filter.bpf.h) is checked at each emit
+ * point only: exec_starts is kept for every task, so a filter change between
+ * an execve's entry and exit cannot leave a stale entry or miss a failure.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -16,6 +20,7 @@
 #include <bpf/bpf_core_read.h>
 #include "maxpro/output.bpf.h"
 #include "maxpro/errmetrics.bpf.h"
+#include "maxpro/cgroup_filter.bpf.h"
 #include "process.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -144,7 +149,7 @@ int BPF_PROG(process__sched_process_exec, struct task_struct *p, pid_t old_pid, 
 	 * pid in de_thread(), so sys_exit_execve then runs with tid == tgid.
 	 */
 	bpf_map_delete_elem(&exec_starts, &old_tid);
-	if (uid_filtered())
+	if (uid_filtered() || !maxpro_cgroup_pass(bpf_get_current_cgroup_id()))
 		return 0;
 
 	struct exec_scratch *s = bpf_map_lookup_elem(&scratch, &key);
@@ -299,6 +304,8 @@ static __always_inline int on_exec_exit(long ret)
 	bpf_map_delete_elem(&exec_starts, &tid);
 	if (ret >= 0)
 		return 0; /* reported by sched_process_exec */
+	if (!maxpro_cgroup_pass(bpf_get_current_cgroup_id()))
+		return 0;
 
 	struct exec_scratch *s = bpf_map_lookup_elem(&scratch, &key);
 	if (!s) {
@@ -344,6 +351,10 @@ int BPF_PROG(process__sched_process_fork, struct task_struct *parent, struct tas
 		return 0;
 	if (uid_filtered())
 		return 0;
+	/* The child's cgroup, as the record reports it (CLONE_INTO_CGROUP may differ from the parent's). */
+	__u64 cgid = BPF_CORE_READ(child, cgroups, dfl_cgrp, kn, id);
+	if (!maxpro_cgroup_pass(cgid))
+		return 0;
 	struct process_fork_event *e = maxpro_reserve(sizeof(*e));
 	if (!e)
 		return 0;
@@ -356,7 +367,7 @@ int BPF_PROG(process__sched_process_fork, struct task_struct *parent, struct tas
 	e->uid = (__u32)ugid;
 	e->gid = ugid >> 32;
 	read_ns(child, &e->mntns_id, &e->pidns_id, &e->ns_pid);
-	e->cgroup_id = BPF_CORE_READ(child, cgroups, dfl_cgrp, kn, id);
+	e->cgroup_id = cgid;
 	e->start_boot_ns = child->start_boottime;
 	BPF_CORE_READ_STR_INTO(&e->comm, child, comm);
 	maxpro_submit(e);
@@ -377,7 +388,8 @@ int BPF_PROG(process__sched_process_exit, struct task_struct *p, bool group_dead
 	bpf_map_delete_elem(&exec_starts, &tid);
 	if (!group_dead)
 		return 0;
-	if (uid_filtered())
+	__u64 cgid = bpf_get_current_cgroup_id();
+	if (uid_filtered() || !maxpro_cgroup_pass(cgid))
 		return 0;
 	struct process_exit_event *e = maxpro_reserve(sizeof(*e));
 	if (!e)
@@ -389,7 +401,7 @@ int BPF_PROG(process__sched_process_exit, struct task_struct *p, bool group_dead
 	e->exit_code = p->exit_code;
 	e->start_boot_ns = BPF_CORE_READ(p, group_leader, start_boottime);
 	e->lifetime_ns = e->hdr.boot_ns > e->start_boot_ns ? e->hdr.boot_ns - e->start_boot_ns : 0;
-	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->cgroup_id = cgid;
 	BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
 	maxpro_submit(e);
 	return 0;

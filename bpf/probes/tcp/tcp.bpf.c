@@ -33,6 +33,7 @@
 #include <bpf/bpf_endian.h>
 #include "maxpro/output.bpf.h"
 #include "maxpro/errmetrics.bpf.h"
+#include "maxpro/cgroup_filter.bpf.h"
 #include "maxpro/histogram.bpf.h"
 #include "tcp.h"
 
@@ -51,8 +52,19 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define TCPHDR_SYN 0x02
 #define TCPHDR_ACK 0x10
 
-/* A socket between its first tracked transition and CLOSE. */
+/*
+ * A socket between its first tracked transition and CLOSE: one 64-byte
+ * slot of `tcp_conns`, found by the socket's cookie (unique for the life of
+ * the machine, unlike its address, which the slab reuses; and a plain
+ * number, where the verifier forbids arithmetic on a socket pointer). A
+ * hash map would cost a bucket lock (interrupts off) and an element copy on
+ * every insert and delete, twice per connection; a slot is claimed with one
+ * compare-and-swap and freed with one store. Only the socket's own
+ * transitions (serialized by its lock or its softirq) write its slot after
+ * the claim.
+ */
 struct tcp_conn {
+	__u64 sk;           /* the owner's socket cookie; 0 when free */
 	__u64 start_ns;     /* connect() (client) or handshake completion (server) */
 	__u64 handshake_ns;
 	maxpro_cgroup_id cgroup_id;
@@ -61,14 +73,20 @@ struct tcp_conn {
 	__u8 dir;
 	__u8 flagged;       /* the policy matched at open: emit the close record too */
 	__u8 port_class;
-	__u8 pad[5];
+	__u8 timed;         /* start_ns is connect() (client) or the handshake's end (server) */
+	__u8 pad[20];
 };
 
-/* In-flight sockets, keyed by struct sock address. User space sizes it. */
+/* Open addressing: a socket lives in one of this many slots (conn_slot()). */
+#define TCP_CONN_PROBES 4
+
+/* Slot count - 1 (a power of two - 1); user space sets it with the map size. */
+const volatile __u32 tcp_conn_mask = 32767;
+
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 32768);
-	__type(key, __u64);
+	__type(key, __u32);
 	__type(value, struct tcp_conn);
 } tcp_conns SEC(".maps");
 
@@ -147,6 +165,70 @@ static __always_inline void global_inc(__u32 idx, __u64 n)
 
 	if (g && idx < TCP_G__MAX)
 		g->c[idx] += n;
+}
+
+/* The socket's cookie, made on first use (sock_gen_cookie). */
+static __always_inline __u64 sk_key(const struct sock *sk)
+{
+	return bpf_get_socket_cookie((void *)sk);
+}
+
+/*
+ * Where a socket may live: 2 slots at its cookie, then 2 at a hash of it.
+ * Cookies are handed out in per-CPU runs, so sockets opened together sit in
+ * neighbouring slots whose cache lines are still warm; but a burst of
+ * long-lived sockets fills a run of slots, and the hashed pair keeps new
+ * sockets that land in such a run from being turned away.
+ */
+static __always_inline __u32 conn_slot(__u64 sk, int i)
+{
+	__u32 h = i < 2 ? (__u32)sk : (__u32)((sk * 0x9E3779B97F4A7C15ULL) >> 32);
+
+	return (h + (i & 1)) & tcp_conn_mask;
+}
+
+static __always_inline struct tcp_conn *conn_find(__u64 sk)
+{
+#pragma unroll
+	for (int i = 0; i < TCP_CONN_PROBES; i++) {
+		__u32 idx = conn_slot(sk, i);
+		struct tcp_conn *c = bpf_map_lookup_elem(&tcp_conns, &idx);
+
+		if (c && c->sk == sk)
+			return c;
+	}
+	return NULL;
+}
+
+/* A slot for sk (its own, if it has one), or NULL (counted) when all are taken. */
+static __always_inline struct tcp_conn *conn_claim(__u64 sk)
+{
+#pragma unroll
+	for (int i = 0; i < TCP_CONN_PROBES; i++) {
+		__u32 idx = conn_slot(sk, i);
+		struct tcp_conn *c = bpf_map_lookup_elem(&tcp_conns, &idx);
+
+		if (!c)
+			continue;
+		if (c->sk == sk)
+			return c;
+		if (c->sk == 0 && __sync_val_compare_and_swap(&c->sk, 0, sk) == 0)
+			return c;
+	}
+	maxpro_count_drop(MAXPRO_DROP_MAP_FULL);
+	global_inc(TCP_G_CONN_FULL, 1);
+	return NULL;
+}
+
+static __always_inline void conn_free(struct tcp_conn *c)
+{
+	/*
+	 * Last, after every read of the slot: it is reusable from here on. A
+	 * plain store after a compiler barrier (clang 14 cannot emit a BPF
+	 * store-release); the JITs keep program order for stores to memory.
+	 */
+	asm volatile("" ::: "memory");
+	*(volatile __u64 *)&c->sk = 0;
 }
 
 static __always_inline struct tcp_policy *policy(void)
@@ -240,9 +322,13 @@ static __always_inline void fill_listener_owner(const struct sock *sk, struct tc
 static __always_inline void emit_conn(const struct sock *sk, __u8 kind, const struct tcp_conn *c, __u64 cgroup_id,
 				      __u8 dir, int oldstate, __u64 now, __s32 err)
 {
-	struct tcp_conn_event *e = maxpro_reserve(sizeof(*e));
+	struct tcp_conn_event *e;
 	struct tcp_sock *tp;
 
+	/* The policy drops every record of this cgroup; aggregates still counted it. */
+	if (!maxpro_cgroup_pass(cgroup_id))
+		return;
+	e = maxpro_reserve(sizeof(*e));
 	if (!e)
 		return;
 	maxpro_hdr_init(&e->hdr, kind, TCP_EVENT_VERSION, sizeof(*e));
@@ -296,49 +382,121 @@ static __always_inline void emit_conn(const struct sock *sk, __u8 kind, const st
 	global_inc(TCP_G_EVENTS_EMITTED, 1);
 }
 
-/* CLOSE -> SYN_SENT, in connect(): the owner is current. */
-static __always_inline void on_connect_start(const struct sock *sk, __u64 key, __u64 now)
+/*
+ * Whether the policy can ask for a per-connection record. Only then is a
+ * client tracked from connect() (for its pid and the time to a failed
+ * connect); otherwise tracking starts at ESTABLISHED and the handshake is
+ * timed from the SYN's RTT sample.
+ */
+static __always_inline bool records_wanted(const struct tcp_policy *p)
 {
-	struct tcp_conn c = {};
-	__u64 id = bpf_get_current_pid_tgid();
-
-	c.start_ns = now;
-	c.cgroup_id = sk_cgroup_id(sk);
-	c.tgid = id >> 32;
-	c.pid = (__u32)id;
-	c.dir = TCP_DIR_CLIENT;
-	c.port_class = port_class(bpf_ntohs(sk->__sk_common.skc_dport));
-	long err = bpf_map_update_elem(&tcp_conns, &key, &c, BPF_ANY);
-	if (err) {
-		maxpro_count_err(err, __LINE__);
-		if (err == -E2BIG || err == -ENOMEM)
-			maxpro_count_drop(MAXPRO_DROP_MAP_FULL);
-		global_inc(TCP_G_CONN_FULL, 1);
-	}
+	return p && (p->flags || p->min_handshake_ns || p->min_srtt_ns || p->min_lifetime_ns);
 }
 
-/* SYN_SENT -> ESTABLISHED (usually softirq, on the SYN-ACK). */
-static __always_inline void on_connected(const struct sock *sk, __u64 key, __u64 now)
+/*
+ * tcp_mstamp in ns: the stack refreshes it (CLOCK_MONOTONIC, us, as
+ * bpf_ktime_get_ns()) when it processes a received segment and before it
+ * sends a SYN, so on those paths it is the current time, read for free; a
+ * clock read costs ~20 ns in a VM. 0 when unusable.
+ */
+static __always_inline __u64 mstamp_ns(const struct tcp_sock *tp)
 {
-	struct tcp_conn *c = bpf_map_lookup_elem(&tcp_conns, &key);
-	struct tcp_policy *p;
-	struct tcp_agg *a;
+	return tp ? tp->tcp_mstamp * 1000 : 0;
+}
 
-	if (!c)
-		return; /* connect() started before the probe */
-	c->handshake_ns = now - c->start_ns;
-	a = agg_get(c->cgroup_id, TCP_DIR_CLIENT, c->port_class);
+/* A claimed slot's fields; owner is bpf_get_current_pid_tgid() or 0 (not known). */
+static __always_inline void conn_init(struct tcp_conn *c, __u64 start_ns, __u64 cgroup_id, __u64 owner,
+				      __u8 dir, __u8 pclass, __u8 timed)
+{
+	c->start_ns = start_ns;
+	c->handshake_ns = 0;
+	c->cgroup_id = cgroup_id;
+	c->tgid = owner >> 32;
+	c->pid = (__u32)owner;
+	c->dir = dir;
+	c->flagged = 0;
+	c->timed = timed;
+	c->port_class = pclass;
+}
+
+/*
+ * A handshake completed: the open counter and handshake histogram of the
+ * aggregate, then the record when the policy asks (a slow handshake also
+ * flags the connection for a close record).
+ */
+static __always_inline void conn_opened(const struct sock *sk, struct tcp_conn *c, __u8 dir, __u64 cgroup_id,
+					__u8 pclass, __u64 handshake, __u64 now)
+{
+	struct tcp_agg *a = agg_get(cgroup_id, dir, pclass);
+	struct tcp_policy *p;
+
 	if (a) {
 		a->counters[TCP_AGG_OPENS] += 1;
-		maxpro_hist_record(&a->hist[TCP_HIST_HANDSHAKE], c->handshake_ns);
+		if (handshake)
+			maxpro_hist_record(&a->hist[TCP_HIST_HANDSHAKE], handshake);
 	}
+	if (!c)
+		return;
+	c->handshake_ns = handshake;
 	p = policy();
 	if (!p)
 		return;
-	if (p->min_handshake_ns && c->handshake_ns >= p->min_handshake_ns)
+	if (p->min_handshake_ns && handshake >= p->min_handshake_ns)
 		c->flagged = 1;
-	if (c->flagged || (p->flags & TCP_POLICY_STREAM))
-		emit_conn(sk, MAXPRO_EV_TCP_CONNECT, c, c->cgroup_id, TCP_DIR_CLIENT, TCP_SYN_SENT, now, 0);
+	if (c->flagged || (p->flags & TCP_POLICY_STREAM)) {
+		bool client = dir == TCP_DIR_CLIENT;
+		emit_conn(sk, client ? MAXPRO_EV_TCP_CONNECT : MAXPRO_EV_TCP_ACCEPT, c, cgroup_id, dir,
+			  client ? TCP_SYN_SENT : TCP_SYN_RECV, now, 0);
+	}
+}
+
+/* CLOSE -> SYN_SENT, in connect(): the owner is current. */
+static __always_inline void on_connect_start(const struct sock *sk)
+{
+	struct tcp_conn *c;
+
+	if (!records_wanted(policy()))
+		return;
+	c = conn_claim(sk_key(sk));
+	if (!c)
+		return;
+	conn_init(c, bpf_ktime_get_ns(), sk_cgroup_id(sk), bpf_get_current_pid_tgid(), TCP_DIR_CLIENT,
+		  port_class(bpf_ntohs(sk->__sk_common.skc_dport)), 1);
+}
+
+/*
+ * SYN_SENT -> ESTABLISHED (usually softirq, on the SYN-ACK). The handshake
+ * is connect() -> now when the connection was tracked from connect() or its
+ * SYN was retransmitted; otherwise it is the RTT sample that
+ * tcp_ack_update_rtt() has just taken of the single SYN (SYN sent -> SYN-ACK
+ * processed, in us), which is the first srtt.
+ */
+static __always_inline void on_connected(const struct sock *sk)
+{
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
+	__u64 key = sk_key(sk), now, handshake, cgroup_id;
+	struct tcp_conn *c = conn_find(key);
+	__u8 pclass;
+
+	now = mstamp_ns(tp);
+	if (!now)
+		now = bpf_ktime_get_ns();
+	if (c && c->timed)
+		handshake = now > c->start_ns ? now - c->start_ns : 0;
+	else
+		handshake = tp ? (__u64)(tp->srtt_us >> 3) * 1000 : 0;
+	if (c) {
+		cgroup_id = c->cgroup_id;
+		pclass = c->port_class;
+		c->timed = 1;
+	} else {
+		cgroup_id = sk_cgroup_id(sk);
+		pclass = port_class(bpf_ntohs(sk->__sk_common.skc_dport));
+		c = conn_claim(key);
+		if (c)
+			conn_init(c, now - handshake, cgroup_id, 0, TCP_DIR_CLIENT, pclass, 1);
+	}
+	conn_opened(sk, c, TCP_DIR_CLIENT, cgroup_id, pclass, handshake, now);
 }
 
 /*
@@ -349,55 +507,26 @@ static __always_inline void on_connected(const struct sock *sk, __u64 key, __u64
  * which is the server's view of the handshake; 0 when it could not measure
  * (a retransmitted SYN-ACK without timestamps).
  */
-static __always_inline void on_accepted(const struct sock *sk, __u64 key)
+static __always_inline void on_accepted(const struct sock *sk)
 {
 	struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
-	struct tcp_conn c = {};
-	struct tcp_policy *p;
-	struct tcp_agg *a;
-	__u64 now = 0;
+	struct tcp_conn *c = conn_claim(sk_key(sk));
+	__u64 now, handshake, cgroup_id = sk_cgroup_id(sk);
+	__u8 pclass = port_class(sk->__sk_common.skc_num);
 
-	/*
-	 * tcp_rcv_state_process() refreshed tcp_mstamp (CLOCK_MONOTONIC, us) for
-	 * the ACK being processed: the same clock as bpf_ktime_get_ns(), read
-	 * for free. Reading the clock is not cheap in a VM.
-	 */
-	if (tp)
-		now = tp->tcp_mstamp * 1000;
+	now = mstamp_ns(tp);
 	if (!now)
 		now = bpf_ktime_get_ns();
-	c.start_ns = now;
-	c.cgroup_id = sk_cgroup_id(sk);
-	c.dir = TCP_DIR_SERVER;
-	c.port_class = port_class(sk->__sk_common.skc_num);
-	if (tp)
-		c.handshake_ns = (__u64)(tp->srtt_us >> 3) * 1000;
-	a = agg_get(c.cgroup_id, TCP_DIR_SERVER, c.port_class);
-	if (a) {
-		a->counters[TCP_AGG_OPENS] += 1;
-		if (c.handshake_ns)
-			maxpro_hist_record(&a->hist[TCP_HIST_HANDSHAKE], c.handshake_ns);
-	}
-	p = policy();
-	if (p) {
-		if (p->min_handshake_ns && c.handshake_ns >= p->min_handshake_ns)
-			c.flagged = 1;
-		if (c.flagged || (p->flags & TCP_POLICY_STREAM))
-			emit_conn(sk, MAXPRO_EV_TCP_ACCEPT, &c, c.cgroup_id, TCP_DIR_SERVER, TCP_SYN_RECV, now, 0);
-	}
-	long err = bpf_map_update_elem(&tcp_conns, &key, &c, BPF_ANY);
-	if (err) {
-		maxpro_count_err(err, __LINE__);
-		if (err == -E2BIG || err == -ENOMEM)
-			maxpro_count_drop(MAXPRO_DROP_MAP_FULL);
-		global_inc(TCP_G_CONN_FULL, 1);
-	}
+	handshake = tp ? (__u64)(tp->srtt_us >> 3) * 1000 : 0;
+	if (c)
+		conn_init(c, now, cgroup_id, 0, TCP_DIR_SERVER, pclass, 1);
+	conn_opened(sk, c, TCP_DIR_SERVER, cgroup_id, pclass, handshake, now);
 }
 
 /* SYN_SENT -> CLOSE: refused, timed out, unreachable, or aborted (err 0). */
-static __always_inline void on_connect_failed(const struct sock *sk, __u64 key, __u64 now)
+static __always_inline void on_connect_failed(const struct sock *sk)
 {
-	struct tcp_conn *c = bpf_map_lookup_elem(&tcp_conns, &key);
+	struct tcp_conn *c = conn_find(sk_key(sk));
 	__s32 err = -(__s32)sk->sk_err;
 	__u64 cgroup_id = sk_cgroup_id(sk);
 	struct tcp_agg *a = agg_get(cgroup_id, TCP_DIR_CLIENT, port_class(bpf_ntohs(sk->__sk_common.skc_dport)));
@@ -409,19 +538,20 @@ static __always_inline void on_connect_failed(const struct sock *sk, __u64 key, 
 			a->counters[TCP_AGG_RESETS_RECEIVED] += 1;
 	}
 	if (p && (p->flags & (TCP_POLICY_STREAM | TCP_POLICY_FAILED)))
-		emit_conn(sk, MAXPRO_EV_TCP_CONNECT_FAILED, c, cgroup_id, TCP_DIR_CLIENT, TCP_SYN_SENT, now, err);
+		emit_conn(sk, MAXPRO_EV_TCP_CONNECT_FAILED, c, cgroup_id, TCP_DIR_CLIENT, TCP_SYN_SENT,
+			  bpf_ktime_get_ns(), err);
 	if (c)
-		bpf_map_delete_elem(&tcp_conns, &key);
+		conn_free(c);
 }
 
 /* Any tracked state -> CLOSE: lifetime, RTT and byte counts. */
-static __always_inline void on_close(const struct sock *sk, __u64 key, int oldstate, __u64 now)
+static __always_inline void on_close(const struct sock *sk, int oldstate)
 {
-	struct tcp_conn *c = bpf_map_lookup_elem(&tcp_conns, &key);
+	struct tcp_conn *c = conn_find(sk_key(sk));
 	struct tcp_sock *tp;
 	struct tcp_policy *p;
 	struct tcp_agg *a;
-	__u64 srtt_ns = 0, lifetime;
+	__u64 srtt_ns = 0, lifetime, now = 0;
 	__s32 err;
 
 	if (!c) {
@@ -429,9 +559,19 @@ static __always_inline void on_close(const struct sock *sk, __u64 key, int oldst
 		global_inc(TCP_G_UNTRACKED_CLOSES, 1);
 		return;
 	}
-	lifetime = now - c->start_ns;
 	err = -(__s32)sk->sk_err;
 	tp = bpf_skc_to_tcp_sock((void *)sk);
+	/*
+	 * A reset received on an established connection: tcp_rcv_established()
+	 * refreshed tcp_mstamp for it before tcp_reset() set sk_err. (A local
+	 * close or abort sets sk_err only after this transition.) Elsewhere the
+	 * stamp can be as old as the last segment, so read the clock.
+	 */
+	if (oldstate == TCP_ESTABLISHED && err == -ECONNRESET)
+		now = mstamp_ns(tp);
+	if (!now)
+		now = bpf_ktime_get_ns();
+	lifetime = now > c->start_ns ? now - c->start_ns : 0;
 	a = agg_get(c->cgroup_id, c->dir, c->port_class);
 	if (a) {
 		a->counters[TCP_AGG_CLOSES] += 1;
@@ -461,7 +601,7 @@ static __always_inline void on_close(const struct sock *sk, __u64 key, int oldst
 		if (emit)
 			emit_conn(sk, MAXPRO_EV_TCP_CLOSE, c, c->cgroup_id, c->dir, oldstate, now, err);
 	}
-	bpf_map_delete_elem(&tcp_conns, &key);
+	conn_free(c);
 }
 
 static __always_inline void on_listen(const struct sock *sk, bool start)
@@ -491,26 +631,23 @@ int BPF_PROG(tcp__inet_sock_set_state, const struct sock *sk, const int oldstate
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 
-	__u64 key = (__u64)sk;
-
-	/* The clock is read only in the branches that use it: it is not free in a VM. */
 	switch (newstate) {
 	case TCP_SYN_SENT:
-		on_connect_start(sk, key, bpf_ktime_get_ns());
+		on_connect_start(sk);
 		break;
 	case TCP_ESTABLISHED:
 		if (oldstate == TCP_SYN_SENT)
-			on_connected(sk, key, bpf_ktime_get_ns());
+			on_connected(sk);
 		else if (oldstate == TCP_SYN_RECV)
-			on_accepted(sk, key);
+			on_accepted(sk);
 		break;
 	case TCP_CLOSE:
 		if (oldstate == TCP_SYN_SENT)
-			on_connect_failed(sk, key, bpf_ktime_get_ns());
+			on_connect_failed(sk);
 		else if (oldstate == TCP_LISTEN)
 			on_listen(sk, false);
 		else
-			on_close(sk, key, oldstate, bpf_ktime_get_ns());
+			on_close(sk, oldstate);
 		break;
 	case TCP_LISTEN:
 		on_listen(sk, true);
@@ -521,8 +658,11 @@ int BPF_PROG(tcp__inet_sock_set_state, const struct sock *sk, const int oldstate
 
 static __always_inline void emit_signal_sk(__u8 kind, const struct sock *sk, __u32 reason, __u64 cgroup_id)
 {
-	struct tcp_signal_event *e = maxpro_reserve(sizeof(*e));
+	struct tcp_signal_event *e;
 
+	if (!maxpro_cgroup_pass(cgroup_id))
+		return;
+	e = maxpro_reserve(sizeof(*e));
 	if (!e)
 		return;
 	maxpro_hdr_init(&e->hdr, kind, TCP_EVENT_VERSION, sizeof(*e));
@@ -533,12 +673,12 @@ static __always_inline void emit_signal_sk(__u8 kind, const struct sock *sk, __u
 	e->pid = 0;
 	if (sk) {
 		struct tcp_conn *c;
-		__u64 key = (__u64)sk;
+		__u64 key = sk_key(sk);
 
 		e->netns = sk_netns(sk);
 		e->state = sk->__sk_common.skc_state;
 		fill_tuple(sk, &e->family, &e->sport, &e->dport, e->saddr, e->daddr);
-		c = bpf_map_lookup_elem(&tcp_conns, &key);
+		c = conn_find(key);
 		if (c) {
 			e->tgid = c->tgid;
 			e->pid = c->pid;
@@ -563,6 +703,33 @@ static __always_inline bool streaming(void)
 	return p && (p->flags & TCP_POLICY_STREAM);
 }
 
+/*
+ * The connect() time of an untracked client whose SYN is being retransmitted
+ * (its handshake can no longer be timed from an RTT sample): tcp_connect()
+ * stamped the first SYN into retrans_stamp, in ms, or in us when the route
+ * asks for usec timestamps (tcp_usec_ts, 6.7+), off the same clock as
+ * bpf_ktime_get_ns().
+ */
+static __always_inline void syn_start(const struct sock *sk, struct tcp_conn *c)
+{
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
+	__u64 now = bpf_ktime_get_ns(), elapsed;
+	bool usec = false;
+
+	if (!tp)
+		return;
+	if (bpf_core_field_exists(tp->tcp_usec_ts))
+		usec = BPF_CORE_READ_BITFIELD(tp, tcp_usec_ts);
+	if (usec)
+		elapsed = (__u64)(__u32)((__u32)(now / 1000) - tp->retrans_stamp) * 1000;
+	else
+		elapsed = (__u64)(__u32)((__u32)(now / 1000000) - tp->retrans_stamp) * 1000000;
+	if (!tp->retrans_stamp || elapsed > now)
+		return;
+	c->start_ns = now - elapsed;
+	c->timed = 1;
+}
+
 SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(tcp__retransmit_skb, const struct sock *sk, const struct sk_buff *skb)
 {
@@ -570,7 +737,7 @@ int BPF_PROG(tcp__retransmit_skb, const struct sock *sk, const struct sk_buff *s
 	__u32 dir = TCP_DIR_CLIENT; /* unless the socket is a tracked server side */
 	__u8 pclass = port_class(bpf_ntohs(sk->__sk_common.skc_dport));
 	struct tcp_conn *c;
-	__u64 key = (__u64)sk;
+	__u64 key = sk_key(sk);
 	struct tcp_agg *a;
 
 	global_inc(TCP_G_RETRANSMITS, 1);
@@ -582,11 +749,17 @@ int BPF_PROG(tcp__retransmit_skb, const struct sock *sk, const struct sk_buff *s
 	bool syn = sk->__sk_common.skc_state == TCP_SYN_SENT;
 	if (syn)
 		global_inc(TCP_G_SYN_RETRANSMITS, 1);
-	c = bpf_map_lookup_elem(&tcp_conns, &key);
+	c = conn_find(key);
 	if (c) {
 		dir = c->dir;
 		pclass = c->port_class;
+	} else if (syn) {
+		c = conn_claim(key);
+		if (c)
+			conn_init(c, 0, cg, 0, TCP_DIR_CLIENT, pclass, 0);
 	}
+	if (syn && c && !c->timed)
+		syn_start(sk, c);
 	a = agg_get(cg, dir, pclass);
 	if (a) {
 		a->counters[TCP_AGG_RETRANSMITS] += 1;
@@ -684,7 +857,8 @@ int BPF_PROG(tcp__send_reset, const struct sock *sk, const struct sk_buff *skb, 
 		emit_signal_sk(MAXPRO_EV_TCP_RESET_SENT, sk, r, sk_cgroup_id(sk));
 		return 0;
 	}
-	if (!skb)
+	/* No socket, so no cgroup: id 0, as user space sees it. */
+	if (!skb || !maxpro_cgroup_pass(0))
 		return 0;
 	struct tcp_signal_event *e = maxpro_reserve(sizeof(*e));
 	if (!e)
@@ -769,7 +943,7 @@ int BPF_PROG(tcp__kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_
 			}
 		}
 	}
-	if (streaming()) {
+	if (streaming() && maxpro_cgroup_pass(e.cgroup_id)) {
 		e.reason = r;
 		maxpro_hdr_init(&e.hdr, MAXPRO_EV_TCP_DROP, TCP_EVENT_VERSION, sizeof(e));
 		if (maxpro_output(&e, sizeof(e)) == 0)

@@ -2,12 +2,15 @@
 /**
  * Attaches to a running agent's live stream (`GET /stream`, NDJSON), so that
  * `maxpro trace …` can show the agent's events without loading probes of its
- * own. Events arrive already enriched, filtered by the agent's policies and
- * redacted.
+ * own. Events arrive enriched and redacted, and, unless the filter asks for
+ * `kept`, whether or not the agent's policy exports them.
  */
 import { NotFoundError } from '../../lib/errors.js';
+import type { LiveStreamStatus } from './live-stream.js';
+import { streamFilterParams } from './stream-filter.js';
+import type { StreamFilter } from './stream-filter.js';
 
-/** One line of the stream. */
+/** One event line of the stream. */
 export interface LiveStreamEvent {
   time: string;
   probe: string;
@@ -18,6 +21,8 @@ export interface LiveStreamEvent {
   cgroupId: number;
   fields: Record<string, number>;
   attributes: Record<string, string | number | boolean>;
+  /** The redacted argv of an exec. */
+  args?: string[];
   labels: Record<string, string>;
   workload: Record<string, string>;
 }
@@ -25,54 +30,116 @@ export interface LiveStreamEvent {
 export interface LiveStreamClientOptions {
   /** The agent's base URL, e.g. http://127.0.0.1:9464. */
   url: string;
-  /** Only this probe's events. */
-  probe?: string;
-  /** Only events whose name starts with this, e.g. `process.exec`. */
-  name?: string;
+  /** Server-side filters (query parameters). */
+  filter?: StreamFilter;
   onEvent(e: LiveStreamEvent): void;
+  /** The agent's status lines: what this subscription sent and lost. */
+  onStatus?(s: LiveStreamStatus): void;
   signal?: AbortSignal;
+  /** How long to wait for the agent to answer. Default 1000 ms. */
+  connectTimeoutMs?: number;
+}
+
+/** How a subscription ended. */
+export interface LiveStreamEnd {
+  /** Events received. */
+  events: number;
+  /** `client`: the signal aborted or `close()` was called; `agent`: the agent ended it or the connection broke. */
+  by: 'client' | 'agent';
+  /** What broke, when the connection failed rather than ended. */
+  error?: string;
+}
+
+export interface LiveStreamSubscription {
+  readonly url: string;
+  /** Resolves when the stream ends; never rejects. */
+  readonly done: Promise<LiveStreamEnd>;
+  close(): void;
 }
 
 /** The default agent address (MAXPRO_AGENT_URL, else the default listen address). */
 export function defaultAgentUrl(env: Readonly<Record<string, string | undefined>> = process.env): string {
-  return env.MAXPRO_AGENT_URL ?? 'http://127.0.0.1:9464';
+  return env.MAXPRO_AGENT_URL || 'http://127.0.0.1:9464';
+}
+
+function reasonOf(err: unknown): string {
+  // fetch() says only "fetch failed"; the cause says why (ECONNREFUSED, ENOTFOUND, bad port, …).
+  const cause = err instanceof Error && err.cause instanceof Error ? err.cause : undefined;
+  if (!cause) return err instanceof Error ? err.message : String(err);
+  const code = 'code' in cause ? String(cause.code) : undefined;
+  return code && !cause.message.includes(code) ? `${code}: ${cause.message}` : cause.message;
 }
 
 /**
- * Streams until the signal aborts or the agent closes the stream; resolves
- * to the number of events received. Rejects with a MaxproError when the
- * agent cannot be reached or refuses (e.g. 503: too many clients) with
- * `NotFoundError`.
+ * Opens a subscription: resolves once the agent accepted it (HTTP 200), then
+ * streams in the background until the signal aborts, `close()` is called
+ * or the agent ends the stream. Rejects with `NotFoundError` when no agent
+ * answers within `connectTimeoutMs`, or when the agent refuses (503: too
+ * many clients, 409: the probe does not run there, 400: a filter it does
+ * not know); the message names the URL and the reason.
  */
-export async function attachLiveStream(options: LiveStreamClientOptions): Promise<number> {
+export async function openLiveStream(options: LiveStreamClientOptions): Promise<LiveStreamSubscription> {
   const u = new URL('/stream', options.url);
-  if (options.probe) u.searchParams.set('probe', options.probe);
-  if (options.name) u.searchParams.set('name', options.name);
+  u.search = streamFilterParams(options.filter ?? {}).toString();
+  const ctrl = new AbortController();
+  const onAbort = (): void => ctrl.abort();
+  if (options.signal?.aborted) ctrl.abort();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const timeoutMs = options.connectTimeoutMs ?? 1000;
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    ctrl.abort();
+  }, timeoutMs);
   let res: Response;
   try {
-    res = await fetch(u, { ...(options.signal ? { signal: options.signal } : {}) });
+    res = await fetch(u, { signal: ctrl.signal });
   } catch (err) {
-    if (options.signal?.aborted) return 0;
-    throw new NotFoundError(`no agent at ${options.url}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    options.signal?.removeEventListener('abort', onAbort);
+    const why = timedOut ? `no answer within ${timeoutMs} ms` : ctrl.signal.aborted ? 'aborted' : reasonOf(err);
+    throw new NotFoundError(`no agent at ${options.url} (${why})`, { cause: err });
+  } finally {
+    clearTimeout(timer);
   }
-  if (!res.ok || !res.body) throw new NotFoundError(`agent at ${options.url} refused the stream: HTTP ${res.status} ${(await res.text()).trim()}`);
-  let n = 0;
-  let buf = '';
-  const decoder = new TextDecoder();
-  try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      buf += decoder.decode(chunk, { stream: true });
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        if (line === '') continue;
-        n++;
-        options.onEvent(JSON.parse(line) as LiveStreamEvent);
+  if (!res.ok || !res.body) {
+    options.signal?.removeEventListener('abort', onAbort);
+    const body = (await res.text().catch(() => '')).trim();
+    throw new NotFoundError(`agent at ${options.url} refused the stream: HTTP ${res.status}${body ? ` ${body}` : ''}`);
+  }
+  const body = res.body;
+  const done = (async (): Promise<LiveStreamEnd> => {
+    let n = 0;
+    let buf = '';
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+        buf += decoder.decode(chunk, { stream: true });
+        let i: number;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          if (line === '') continue;
+          const v = JSON.parse(line) as LiveStreamEvent | { stream: LiveStreamStatus };
+          if ('stream' in v) {
+            options.onStatus?.(v.stream);
+            continue;
+          }
+          n++;
+          options.onEvent(v);
+        }
       }
+      return { events: n, by: ctrl.signal.aborted ? 'client' : 'agent' };
+    } catch (err) {
+      if (ctrl.signal.aborted) return { events: n, by: 'client' };
+      return { events: n, by: 'agent', error: err instanceof Error ? err.message : String(err) };
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
     }
-  } catch (err) {
-    if (!options.signal?.aborted) throw err;
-  }
-  return n;
+  })();
+  return { url: options.url, done, close: () => ctrl.abort() };
+}
+
+/** Streams until the signal aborts or the agent ends the stream; resolves to the number of events received. See `openLiveStream`. */
+export async function attachLiveStream(options: LiveStreamClientOptions): Promise<number> {
+  return (await (await openLiveStream(options)).done).events;
 }

@@ -5,9 +5,15 @@
  * superset); user space then evaluates every rule exactly. For TCP, latency,
  * RTT and lifetime thresholds go into the `tcp_policy` map, as do the
  * failed-connect and retransmit flags. A keep rule with nothing pushable,
- * or a default of keep, makes the kernel stream every record.
+ * or a default of keep, makes the kernel stream every record. Selectors that
+ * depend on the cgroup alone become a per-probe cgroup allow or deny list
+ * (cgroup-filter-plan.ts) when the probe has the filter map.
  */
+import type { AgentProbeName } from '../agent-event.js';
 import type { PolicySetSpec } from './policy.js';
+import { POLICY_PROBES } from './policy-keys.js';
+import { analyzeCgroupFilter } from './cgroup-filter-plan.js';
+import type { CgroupFilterAnalysis, CgroupFilterPlan, CgroupFilterResolution } from './cgroup-filter-plan.js';
 import { compileRule } from './policy-engine.js';
 import type { CompiledRule } from './policy-engine.js';
 import type { Predicate } from './predicate.js';
@@ -40,6 +46,8 @@ export interface RulePlan {
 
 export interface PushDownPlan {
   tcp: TcpKernelPolicy;
+  /** Per probe: the cgroup filter's kernel form. */
+  cgroupFilters: CgroupFilterPlan[];
   rules: RulePlan[];
   /** Why the kernel filters are what they are. */
   notes: string[];
@@ -47,8 +55,22 @@ export interface PushDownPlan {
 
 /** What the loaded probes can filter in the kernel. */
 export interface PushDownCapabilities {
-  /** The TCP probe has a cgroup allow-list map. */
-  tcpCgroupFilter: boolean;
+  /** Probes built with the cgroup filter maps (maxpro/cgroup_filter.bpf.h). */
+  cgroupFilter: Partial<Record<AgentProbeName, boolean>>;
+}
+
+/** This build: the process probe has the cgroup filter; TCP is detected (the agent asks the loaded sources). */
+export const DEFAULT_CAPABILITIES: PushDownCapabilities = { cgroupFilter: { process: true, tcp: false } };
+
+function selectorPlacement(rule: string, probe: AgentProbeName, a: CgroupFilterAnalysis, res: CgroupFilterResolution | undefined): Omit<PlacedPart, 'what'> {
+  if (a.mode === 'off') return { where: 'user space', how: a.reason };
+  if (!a.rules.includes(rule)) {
+    return { where: 'user space', how: `not part of the ${probe} cgroup ${a.mode} list (${a.mode === 'allow' ? 'it cannot keep records' : 'a predicate, comm/exe term or earlier keep rule'})` };
+  }
+  // Off for now (a fallback, suspended for live-stream subscribers, a failed write): user space filters.
+  if (res?.mode === 'off') return { where: 'user space', how: `cgroup ${a.mode} list planned, but ${res.reason}` };
+  const n = res ? ` (${res.ids.length} cgroups)` : ' (cgroup ids resolved at run time)';
+  return { where: 'kernel', how: `cgroup ${a.mode} list${n}; labels resolve to cgroup ids in user space, which re-checks them` };
 }
 
 type TcpPush = { field: keyof TcpKernelPolicy; value: number | boolean; how: string };
@@ -74,11 +96,12 @@ export function tcpPushDown(p: Predicate): TcpPush | undefined {
   }
 }
 
-export function planPushDown(set: PolicySetSpec, caps: PushDownCapabilities = { tcpCgroupFilter: false }): PushDownPlan {
+export function planPushDown(set: PolicySetSpec, caps: PushDownCapabilities = DEFAULT_CAPABILITIES, resolved: readonly CgroupFilterResolution[] = []): PushDownPlan {
   const tcp: TcpKernelPolicy = { minHandshakeNs: 0, minSrttNs: 0, minLifetimeNs: 0, stream: false, failed: false, retransmits: false };
   const notes: string[] = [];
   const rules: RulePlan[] = [];
   const compiled: CompiledRule[] = set.rules.map((r) => compileRule(r));
+  const cg = new Map(POLICY_PROBES.map((p) => [p, analyzeCgroupFilter(set, compiled, p, caps.cgroupFilter[p] ?? false)]));
   // A drop rule for TCP with no selector and no predicate ends TCP evaluation: rules after it never
   // see TCP records, and it acts as TCP's default.
   const catchAll = compiled.findIndex((r) => r.probes.includes('tcp') && r.spec.action === 'drop' && r.selector.terms.length === 0 && r.predicates.length === 0);
@@ -94,12 +117,11 @@ export function planPushDown(set: PolicySetSpec, caps: PushDownCapabilities = { 
     const parts: PlacedPart[] = [];
     const onTcp = r.probes.includes('tcp') && reachableForTcp;
     if (r.selector.terms.length) {
-      parts.push({
-        what: `selector ${r.selector.source}`, where: 'user space',
-        how: caps.tcpCgroupFilter && onTcp
-          ? 'labels resolve to cgroups in user space; matching cgroup ids go into the probe\'s allow list'
-          : 'labels need enrichment (cgroup -> container -> pod); the probes have no cgroup filter map',
-      });
+      const placed = r.probes.map((p) => ({ probe: p, ...selectorPlacement(r.spec.name, p, cg.get(p)!, resolved.find((x) => x.probe === p)) }));
+      const same = placed.every((x) => x.where === placed[0]!.where && x.how === placed[0]!.how);
+      for (const x of same ? placed.slice(0, 1) : placed) {
+        parts.push({ what: same ? `selector ${r.selector.source}` : `selector ${r.selector.source} [${x.probe}]`, where: x.where, how: x.how });
+      }
     }
     let pushedOne = false;
     for (const p of r.predicates) {
@@ -133,12 +155,16 @@ export function planPushDown(set: PolicySetSpec, caps: PushDownCapabilities = { 
   } else {
     notes.push('every TCP keep rule has a kernel condition: the TCP probe emits only records that pass one of them (aggregates count everything)');
   }
-  notes.push('process events have no kernel filter: every record reaches user space');
-  return { tcp, rules, notes };
+  for (const a of cg.values()) {
+    const res = resolved.find((x) => x.probe === a.probe);
+    notes.push(`${a.probe} cgroup filter: ${a.mode === 'off' ? 'off' : `${a.mode} list`}: ${a.reason}${a.mode !== 'off' && res?.mode === 'off' ? `; off for now: ${res.reason}` : ''}`);
+  }
+  const cgroupFilters = [...cg.values()].map(({ probe, mode, reason, rules: r }) => ({ probe, mode, reason, rules: r }));
+  return { tcp, cgroupFilters, rules, notes };
 }
 
-/** The text `maxpro policy explain` prints. */
-export function formatPlan(set: PolicySetSpec, plan: PushDownPlan): string {
+/** The text `maxpro policy explain` prints; `resolved` adds the cgroup counts of this machine. */
+export function formatPlan(set: PolicySetSpec, plan: PushDownPlan, resolved: readonly CgroupFilterResolution[] = []): string {
   const lines: string[] = [];
   lines.push(`default action: ${set.default}`);
   for (const r of plan.rules) {
@@ -149,6 +175,11 @@ export function formatPlan(set: PolicySetSpec, plan: PushDownPlan): string {
   const t = plan.tcp;
   const flags = [t.stream ? 'STREAM' : '', t.failed ? 'FAILED' : '', t.retransmits ? 'RETRANS' : ''].filter(Boolean).join('|') || '0';
   lines.push('', 'kernel settings:', `  tcp_policy: min_handshake_ns=${t.minHandshakeNs} min_srtt_ns=${t.minSrttNs} min_lifetime_ns=${t.minLifetimeNs} flags=${flags}`);
+  for (const c of plan.cgroupFilters) {
+    const res = resolved.find((x) => x.probe === c.probe);
+    const now = res ? (res.mode === 'off' ? ` (off for now: ${res.reason})` : ` (${res.ids.length} of ${res.cgroups} cgroups)`) : '';
+    lines.push(`  ${c.probe} cgroup filter: ${c.mode}${c.mode === 'off' ? '' : now}`);
+  }
   lines.push('', 'notes:', ...plan.notes.map((n) => `  - ${n}`));
   return lines.join('\n') + '\n';
 }

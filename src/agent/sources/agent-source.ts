@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /** What the agent needs from each probe it runs. */
 import type { MetricFamily } from '../../exporters/openmetrics/metric-family.js';
+import type { CgroupFilter } from '../../probes/cgroup-filter.js';
 import type { AgentProbeName } from '../agent-event.js';
 import type { TcpKernelPolicy } from '../policy/policy-planner.js';
 import type { ManagedProbe } from '../probe-manager.js';
@@ -20,6 +21,12 @@ export interface AgentSource extends ManagedProbe<SourceSettings> {
   bpfStats(): { runTimeNs: number; runCount: number } | undefined;
   /** Ids of the probe's BPF programs, when it exposes them. */
   programIds?(): ReadonlySet<number>;
+  /**
+   * The probe's in-kernel cgroup allow/deny list, when its BPF object has one
+   * (maxpro/cgroup_filter.bpf.h). Present: the agent pushes cgroup-only
+   * selectors down to it; absent: they run in user space.
+   */
+  readonly cgroupFilter?: CgroupFilter;
   /** The probe's own aggregates (histograms, counters), for every exporter. */
   metrics(): MetricFamily[];
   /** Drains pending records now. */

@@ -26,16 +26,20 @@ export function toAgentEvent(e: ProcessEvent, redactor: Redactor): AgentEvent {
     workload: EMPTY,
   };
   switch (e.type) {
-    case 'exec':
+    case 'exec': {
+      let args: string[] | undefined;
+      const commandArgs = (): string[] => (args ??= redactor.redactArgs(e.args));
       return {
         ...base, name: 'process.exec', exe: e.filename,
         fields: { 'process.args.count': e.argc },
         attributes: memoAttributes(() => ({
           'process.pid': e.pid, 'process.parent_pid': e.ppid, 'process.executable.path': redactor.redact(e.filename),
-          'process.command_line': redactor.redactArgs(e.args).join(' '), 'process.args_truncated': e.argsTruncated,
+          'process.command_line': commandArgs().join(' '), 'process.args_truncated': e.argsTruncated,
           'user.id': e.uid, 'process.exec.retval': e.retval,
         })),
+        commandArgs,
       };
+    }
     case 'fork':
       return { ...base, name: 'process.fork', fields: {}, attributes: memoAttributes(() => ({ 'process.pid': e.pid, 'process.parent_pid': e.ppid, 'user.id': e.uid })) };
     case 'exit':
@@ -69,6 +73,7 @@ export function createProcessSource(options: ProcessSourceOptions): AgentSource 
   });
   return {
     name: 'process',
+    cgroupFilter: probe.cgroupFilter,
     events: () => events,
     lost() {
       const l = probe.stats().lost;

@@ -19,6 +19,7 @@ import type { HistogramSample, MetricFamily } from '../../exporters/openmetrics/
 import { memoAttributes } from '../agent-event.js';
 import type { AgentEvent } from '../agent-event.js';
 import type { TcpKernelPolicy } from '../policy/policy-planner.js';
+import type { TcpDemand } from '../http/stream-filter.js';
 import type { AgentSource, SourceSettings } from './agent-source.js';
 import { bootNsToWallMs } from './boot-clock.js';
 import { addU64, restoreAndPin } from './pinned-aggregates.js';
@@ -38,11 +39,18 @@ export interface TcpSourceOptions {
   log?(line: string): void;
 }
 
-/** The probe's policy from the planner's. */
-export function toTcpPolicy(p: TcpKernelPolicy): TcpPolicy {
+/**
+ * The probe's policy from the planner's, widened by what live-stream
+ * subscribers ask for. Widening only sends more records to user space, where
+ * the policy engine still decides exactly what is exported.
+ */
+export function toTcpPolicy(p: TcpKernelPolicy, live?: TcpDemand): TcpPolicy {
+  // 0 is "off" for a threshold: the union of two thresholds is the lower non-zero one.
+  const a = p.minHandshakeNs, b = live?.minHandshakeNs ?? 0;
+  const minHandshakeNs = a === 0 ? b : b === 0 ? a : Math.min(a, b);
   return {
-    minHandshakeMs: p.minHandshakeNs / 1e6, minSrttMs: p.minSrttNs / 1e6, minLifetimeMs: p.minLifetimeNs / 1e6,
-    failedConnects: p.failed, retransmits: p.retransmits, stream: p.stream,
+    minHandshakeMs: minHandshakeNs / 1e6, minSrttMs: p.minSrttNs / 1e6, minLifetimeMs: p.minLifetimeNs / 1e6,
+    failedConnects: p.failed || live?.failed === true, retransmits: p.retransmits, stream: p.stream || live?.stream === true,
   };
 }
 
@@ -68,7 +76,11 @@ export function tcpToAgentEvent(e: TcpEvent): AgentEvent {
     }
     return {
       ...base, comm: e.comm, name: e.type === 'connectFailed' ? 'tcp.connect_failed' : `tcp.${e.type}`, fields,
-      attributes: memoAttributes(() => ({ ...net, 'tcp.direction': e.dir, 'tcp.error': e.err, 'tcp.segs_out': e.segsOut, 'tcp.segs_in': e.segsIn })),
+      attributes: memoAttributes(() => ({
+        ...net, 'tcp.direction': e.dir, 'tcp.error': e.err, 'tcp.segs_out': e.segsOut, 'tcp.segs_in': e.segsIn,
+        // Not predicate fields: rttvar is a spread, not a latency; the state is the one the socket left.
+        'tcp.old_state': e.oldState, 'tcp.rttvar_us': e.rttvarUs,
+      })),
     };
   }
   const names: Record<string, string> = {
@@ -134,11 +146,19 @@ export function tcpAggregateFamilies(probe: TcpProbe, aggs: TcpAggregate[], cgro
   return out;
 }
 
+export interface TcpSource extends AgentSource {
+  pinned(): PinnedAggregateStats | undefined;
+  /** Widens the kernel policy for live-stream subscribers (undefined: none); the export policy is unchanged. */
+  setLiveDemand(d: TcpDemand | undefined): void;
+}
+
 /** Loads the TCP probe. May throw what `createTcpProbe` throws. */
-export function createTcpSource(options: TcpSourceOptions): AgentSource & { pinned(): PinnedAggregateStats | undefined } {
+export function createTcpSource(options: TcpSourceOptions): TcpSource {
   let events = 0;
+  let policy = options.policy;
+  let live: TcpDemand | undefined;
   const probe = createTcpProbe({
-    policy: toTcpPolicy(options.policy),
+    policy: toTcpPolicy(policy),
     onEvent: (e) => {
       events++;
       options.emit(tcpToAgentEvent(e));
@@ -167,6 +187,7 @@ export function createTcpSource(options: TcpSourceOptions): AgentSource & { pinn
   }
   return {
     name: 'tcp',
+    cgroupFilter: probe.cgroupFilter,
     programIds: () => ids,
     pinned: () => pinned?.stats(),
     events: () => events,
@@ -190,7 +211,17 @@ export function createTcpSource(options: TcpSourceOptions): AgentSource & { pinn
     },
     metrics: () => tcpAggregateFamilies(probe, readWithBaseline(probe.object.map('tcp_aggs'), pinned), options.cgroupPath),
     flush: () => probe.flush(),
-    reconfigure: (s: SourceSettings) => probe.setPolicy(toTcpPolicy(s.tcp)),
+    reconfigure(s: SourceSettings) {
+      policy = s.tcp;
+      probe.setPolicy(toTcpPolicy(policy, live));
+    },
+    setLiveDemand(d) {
+      const was = toTcpPolicy(policy, live);
+      live = d;
+      const now = toTcpPolicy(policy, live);
+      probe.setPolicy(now);
+      if (was.stream !== now.stream) options.log?.(`tcp: kernel stream ${now.stream ? 'on for live-stream subscribers' : 'off: back to the policy\'s settings'}`);
+    },
     async unload() {
       if (pinned && options.keepPinned?.()) {
         // Detach first so nothing counts while the baseline is folded in; the pin keeps the map.

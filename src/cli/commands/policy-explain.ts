@@ -3,30 +3,57 @@
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
 import { formatPlan, planPushDown } from '../../agent/policy/policy-planner.js';
+import type { PushDownCapabilities } from '../../agent/policy/policy-planner.js';
+import { analyzeCgroupFilter, resolveCgroupFilter } from '../../agent/policy/cgroup-filter-plan.js';
+import type { CgroupFilterResolution } from '../../agent/policy/cgroup-filter-plan.js';
+import { compileRule } from '../../agent/policy/policy-engine.js';
+import { POLICY_PROBES } from '../../agent/policy/policy-keys.js';
+import { pathSubject } from '../../agent/workload-labeler.js';
+import type { AgentConfig } from '../../agent/config/agent-config.js';
+import { findCgroup2Mount, walkCgroups } from '../../enrich/cgroup-resolver.js';
+import { CGROUP_FILTER_MAX_IDS, probeBuiltWithCgroupFilter } from '../../probes/cgroup-filter.js';
 import { ConfigError, InvalidArgumentError } from '../../lib/errors.js';
+
+const MAX_CGROUPS = 65536;
+
+/** Fills the cgroup lists from this machine's cgroup tree, as the agent would. */
+function resolveHere(config: AgentConfig, caps: PushDownCapabilities): CgroupFilterResolution[] {
+  const root = findCgroup2Mount();
+  if (!root) return [];
+  const compiled = config.policy.rules.map((r) => compileRule(r));
+  const analyses = POLICY_PROBES.map((p) => analyzeCgroupFilter(config.policy, compiled, p, caps.cgroupFilter[p] ?? false));
+  if (analyses.every((a) => a.mode === 'off')) return [];
+  const { cgroups, overflow } = walkCgroups(root, MAX_CGROUPS);
+  const subjects = new Map([...cgroups].map(([id, path]) => [id, pathSubject(path, config.workloads)]));
+  return analyses.map((a) => resolveCgroupFilter(a, subjects, CGROUP_FILTER_MAX_IDS, overflow === 0));
+}
 
 export const policyExplainCommand: Command = {
   name: 'policy explain',
   summary: 'show where each policy rule runs (kernel or user space)',
-  help: `USAGE: maxpro policy explain --config FILE [--json]
+  help: `USAGE: maxpro policy explain --config FILE [--json] [--no-resolve]
 
 Reads the policies of an agent configuration and prints, for each rule, which
-parts run in the kernel (thresholds pushed into the probe's maps) and which
-in user space (label selectors, other predicates, rate limits), and the
-resulting kernel settings.
+parts run in the kernel (thresholds pushed into the probe's maps, label
+selectors turned into a probe's cgroup allow or deny list) and which in user
+space (other selectors, predicates, rate limits), and the resulting kernel
+settings. Cgroup lists are filled from this machine's cgroup tree, as the
+agent would fill them; --no-resolve skips that.
 
 EXAMPLES:
   maxpro policy explain --config /etc/maxpro/agent.yaml
   maxpro policy explain -c agent.yaml --json | jq .tcp
 `,
   async run(argv, io) {
-    const { values } = parseArgs({ args: argv, strict: true, options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' } } });
+    const { values } = parseArgs({ args: argv, strict: true, options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, 'no-resolve': { type: 'boolean' } } });
     if (!values.config) throw new InvalidArgumentError('policy explain needs --config FILE');
     try {
       const { loadConfigFile } = await import('../../agent/config/load-config.js');
       const { config } = loadConfigFile(values.config);
-      const plan = planPushDown(config.policy);
-      io.out.write(values.json ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(config.policy, plan));
+      const caps: PushDownCapabilities = { cgroupFilter: Object.fromEntries(POLICY_PROBES.map((p) => [p, probeBuiltWithCgroupFilter(p)])) };
+      const resolved = values['no-resolve'] ? [] : resolveHere(config, caps);
+      const plan = planPushDown(config.policy, caps, resolved);
+      io.out.write(values.json ? `${JSON.stringify({ ...plan, cgroupLists: resolved.map(({ ids, ...r }) => ({ ...r, count: ids.length })) }, null, 2)}\n` : formatPlan(config.policy, plan, resolved));
       return 0;
     } catch (err) {
       if (err instanceof ConfigError) {

@@ -11,6 +11,11 @@ import { createLogLinearHistogram, mergeInto, quantile, subtract } from '../../l
 import type { LogLinearHistogram } from '../../lib/histogram/index.js';
 import { createTable } from '../output/table.js';
 import { formatJsonLine } from '../output/json-lines.js';
+import { parseWorkloadFilters, workloadFilterHelp, workloadFilterOptions } from '../workload-filter-flags.js';
+import type { WorkloadFilters } from '../workload-filter-flags.js';
+
+/** Aggregates are per workload: no comm, pid or failed-connect filter applies to a row. */
+const FILTERS = ['container', 'pod', 'namespace'] as const;
 
 const HELP = `USAGE: maxpro top tcp [flags]
 
@@ -23,7 +28,7 @@ FLAGS:
   --interval SEC       refresh period (default 1)
   --limit N            rows shown (default 20)
   --sort KEY           conns | p99 | retrans | drops | failed (default conns)
-  --namespace NS       only pods of this Kubernetes namespace
+${workloadFilterHelp('workloads', FILTERS, { container: 'only containers whose id starts with ID', pod: 'only pods with this name (or pod UID)', namespace: 'only pods of this Kubernetes namespace' })}
   --json               one JSON object per row and interval
   --kubeconfig PATH    pod names from this cluster (default: in-cluster account)
   --duration SEC       stop after SEC seconds
@@ -110,6 +115,14 @@ export function topRows(prev: ReadonlyMap<string, Snapshot>, cur: ReadonlyMap<st
   return rows;
 }
 
+/** Whether a row passes the workload filters. */
+export function matchesTopFilters(r: TopTcpRow, f: WorkloadFilters): boolean {
+  if (f.container !== undefined && !r.container.startsWith(f.container)) return false;
+  if (f.pod !== undefined && r.pod !== f.pod) return false;
+  if (f.namespace !== undefined && r.namespace !== f.namespace) return false;
+  return true;
+}
+
 const TABLE = createTable({
   columns: [
     { header: 'WORKLOAD', width: 40, truncate: 'start' },
@@ -127,10 +140,12 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
     args: argv,
     strict: true,
     options: {
-      'interval': { type: 'string' }, 'limit': { type: 'string' }, 'sort': { type: 'string' }, 'namespace': { type: 'string' },
+      ...workloadFilterOptions(FILTERS),
+      'interval': { type: 'string' }, 'limit': { type: 'string' }, 'sort': { type: 'string' },
       'json': { type: 'boolean' }, 'kubeconfig': { type: 'string' }, 'duration': { type: 'string' },
     },
   });
+  const filters = parseWorkloadFilters(values);
   const interval = Number(values.interval ?? '1');
   if (!(interval >= 0.1 && interval <= 3600)) throw new InvalidArgumentError(`--interval: ${values.interval} not in 0.1..3600`);
   const limit = Number(values.limit ?? '20');
@@ -156,7 +171,7 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
     let rows = topRows(prev, cur, Number(now - last) / 1e9);
     prev = cur;
     last = now;
-    if (values.namespace !== undefined) rows = rows.filter((r) => r.namespace === values.namespace);
+    rows = rows.filter((r) => matchesTopFilters(r, filters));
     rows.sort((a, b) => b[sortKey] - a[sortKey]);
     rows = rows.slice(0, limit);
     if (json) {

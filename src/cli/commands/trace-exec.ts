@@ -3,11 +3,19 @@
 import { parseArgs } from 'node:util';
 import type { Command, CommandIO } from '../command.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
+import { errnoName } from '../../ebpf/index.js';
+import { createRedactor } from '../../enrich/redaction.js';
+import type { LiveStreamEvent } from '../../agent/http/live-stream-client.js';
 import { createProcessPipeline } from '../../probes/process/process-pipeline.js';
 import type { ProcessPipelineStats } from '../../probes/process/process-pipeline.js';
 import type { ProcessRecord } from '../../probes/process/process-record.js';
 import { createTable } from '../output/table.js';
 import { formatJsonLine } from '../output/json-lines.js';
+import { formatAgentLoss, openAgentStream, waitForStop } from '../agent-stream.js';
+import {
+  EVENT_SOURCE_HELP, EVENT_SOURCE_OPTIONS, WORKLOAD_FILTER_OPTIONS, helpLine, parseEventSource, parseWorkloadFilters, workloadFilterHelp,
+} from '../workload-filter-flags.js';
+import type { WorkloadFilters } from '../workload-filter-flags.js';
 
 const HELP = `USAGE: maxpro trace exec [flags]
 
@@ -15,16 +23,22 @@ Shows every exec on this node as it happens, successful or failed, with its
 full argv (secrets redacted), parent, user, return value, and the container
 or pod it runs in. Ctrl-C stops and prints a summary, lost events included.
 
+When an agent runs on the node (\`maxpro agent\`, \`maxpro up\`), the command
+attaches to its live stream and shows every exec the agent sees, whatever
+its export policy keeps; otherwise it loads the probe itself. A line on
+stderr says which. Attached to an agent, --pod matches the pod UID, the
+ancestry and the probe settings (--max-args, --max-arg-bytes, --kubeconfig)
+are the agent's, and --json leaves out what the agent does not stream.
+
 FLAGS:
-  --comm NAME          only execs whose comm or executable name is NAME
-  --pid PID            only execs by PID or whose parent is PID
-  --container ID       only execs in containers whose id starts with ID
-  --pod NAME           only execs in pods with this name (or pod UID)
-  --namespace NS       only execs in pods of this Kubernetes namespace
-  --failed             only failed execs
-  --uid UID            only this real user (filtered in the kernel)
+${workloadFilterHelp('execs', ['comm', 'pid', 'container', 'pod', 'namespace', 'failed'], {
+  comm: 'only execs whose comm or executable name is NAME',
+  pid: 'only execs by PID or whose parent is PID',
+})}
+${helpLine('--uid UID', 'only this real user (filtered in the kernel when local)')}
+${EVENT_SOURCE_HELP}
   --json               one JSON event per line (OpenTelemetry attribute names)
-  --ancestry           show the parent chain of each exec
+  --ancestry           show the parent chain of each exec (local only)
   --ancestry-depth N   parents to resolve (default 8)
   --max-args N         arguments kept per exec (default 128, at most 1024)
   --max-arg-bytes N    argument bytes kept per exec (default 4096, at most 32768)
@@ -36,22 +50,21 @@ FLAGS:
 EXAMPLES:
   maxpro trace exec                         # every exec, live table
   maxpro trace exec --failed                # only failed execs, with errno
-  maxpro trace exec --namespace prod --ancestry
+  maxpro trace exec --namespace prod --ancestry --local
+  maxpro trace exec --agent http://10.0.0.7:9464 --comm curl
   maxpro trace exec --json | jq 'select(."k8s.pod.name" != null)'
 `;
 
-interface Filters {
-  comm?: string;
-  pid?: number;
-  container?: string;
-  pod?: string;
-  namespace?: string;
-  failed: boolean;
-}
+/**
+ * An exec as the table, the filters and --json see it. Loaded locally it is
+ * a full ProcessRecord; from an agent, what the agent streams.
+ */
+export type ExecRecord = Omit<ProcessRecord, 'maxpro.boot_ns'> & { 'maxpro.boot_ns'?: number };
 
 /** Whether an exec record passes the command-line filters. */
-export function matchesExecFilters(r: ProcessRecord, f: Filters): boolean {
+export function matchesExecFilters(r: ExecRecord, f: WorkloadFilters & { uid?: number }): boolean {
   if (r['event.name'] !== 'process.exec') return false;
+  if (f.uid !== undefined && r['process.real_user.id'] !== f.uid) return false;
   if (f.failed && (r['maxpro.exec.retval'] ?? 0) >= 0) return false;
   if (f.comm !== undefined && r['maxpro.comm'] !== f.comm && r['process.executable.name'] !== f.comm) return false;
   if (f.pid !== undefined && r['process.pid'] !== f.pid && r['process.parent_pid'] !== f.pid) return false;
@@ -73,7 +86,7 @@ const TABLE = createTable({
   ],
 });
 
-function where(r: ProcessRecord): string {
+function where(r: ExecRecord): string {
   if (r['k8s.pod.name']) return `${r['k8s.namespace.name'] ?? ''}/${r['k8s.pod.name']}`;
   if (r['container.id']) return `${r['container.runtime'] ?? ''}:${r['container.id'].slice(0, 12)}`;
   if (r['k8s.pod.uid']) return `pod:${r['k8s.pod.uid']}`;
@@ -81,7 +94,7 @@ function where(r: ProcessRecord): string {
 }
 
 /** The table row of one exec record. */
-export function formatExecRow(r: ProcessRecord): string {
+export function formatExecRow(r: ExecRecord): string {
   const ret = r['maxpro.exec.retval'] ?? 0;
   const argv = r['process.command_args'] ?? [];
   let args = argv.join(' ') + (r['maxpro.args.truncated'] ? ' […]' : '');
@@ -95,7 +108,7 @@ export function formatExecRow(r: ProcessRecord): string {
 }
 
 /** The ancestry line printed under a row with --ancestry. */
-export function formatAncestry(r: ProcessRecord): string {
+export function formatAncestry(r: ExecRecord): string {
   const chain = (r['maxpro.ancestry'] ?? []).map((a) => `${a.comm ?? '?'}(${a.pid})`);
   return `    ↳ ${chain.length ? chain.join(' ← ') : '(no known parent)'}`;
 }
@@ -116,27 +129,57 @@ function intFlag(name: string, v: string | undefined): number | undefined {
   return n;
 }
 
+const basename = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
+
+/** An exec event of the agent's live stream as the table and --json show it. */
+export function execRecordFromAgent(e: LiveStreamEvent): ExecRecord {
+  const a = e.attributes;
+  const retval = Number(a['process.exec.retval'] ?? 0);
+  const r: ExecRecord = {
+    'time': e.time, 'event.name': 'process.exec',
+    'process.pid': Number(a['process.pid'] ?? e.tgid), 'process.parent_pid': Number(a['process.parent_pid'] ?? 0),
+    'maxpro.tid': e.pid, 'maxpro.comm': e.comm, 'maxpro.cgroup.id': e.cgroupId, 'maxpro.exec.retval': retval,
+  };
+  if (typeof a['user.id'] === 'number') r['process.real_user.id'] = a['user.id'];
+  const path = a['process.executable.path'];
+  if (typeof path === 'string' && path) {
+    r['process.executable.path'] = path;
+    r['process.executable.name'] = basename(path);
+  }
+  // Older agents send the command line only, joined with spaces.
+  const line = a['process.command_line'];
+  r['process.command_args'] = e.args ?? (typeof line === 'string' && line ? line.split(' ') : []);
+  if (a['process.args_truncated'] === true) r['maxpro.args.truncated'] = true;
+  if (retval < 0) r['error.type'] = errnoName(-retval);
+  const w = e.workload;
+  if (w.cgroup) r['process.linux.cgroup'] = w.cgroup;
+  if (w.container) r['container.id'] = w.container;
+  if (w.pod) r['k8s.pod.uid'] = w.pod;
+  if (w.namespace) r['k8s.namespace.name'] = w.namespace;
+  // Workload labels from the agent's `workloads` config, named as its OTLP export names them.
+  return Object.assign(r, Object.fromEntries(Object.entries(e.labels).map(([k, v]) => [`maxpro.label.${k}`, v])));
+}
+
+/** Flags that configure a locally loaded probe and mean nothing for an agent's events. */
+const LOCAL_ONLY = ['ancestry', 'ancestry-depth', 'max-args', 'max-arg-bytes', 'kubeconfig'] as const;
+
 async function run(argv: string[], io: CommandIO): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     strict: true,
     options: {
-      'comm': { type: 'string' }, 'pid': { type: 'string' }, 'container': { type: 'string' }, 'pod': { type: 'string' },
-      'namespace': { type: 'string' }, 'failed': { type: 'boolean' }, 'uid': { type: 'string' }, 'json': { type: 'boolean' },
+      ...WORKLOAD_FILTER_OPTIONS, ...EVENT_SOURCE_OPTIONS,
+      'uid': { type: 'string' }, 'json': { type: 'boolean' },
       'ancestry': { type: 'boolean' }, 'ancestry-depth': { type: 'string' }, 'max-args': { type: 'string' },
       'max-arg-bytes': { type: 'string' }, 'redact': { type: 'string', multiple: true }, 'kubeconfig': { type: 'string' },
       'duration': { type: 'string' }, 'verbose': { type: 'boolean', short: 'v' },
     },
   });
-  const filters: Filters = { failed: values.failed ?? false };
-  if (values.comm !== undefined) filters.comm = values.comm;
-  const pid = intFlag('pid', values.pid);
-  if (pid !== undefined) filters.pid = pid;
-  if (values.container !== undefined) filters.container = values.container;
-  if (values.pod !== undefined) filters.pod = values.pod;
-  if (values.namespace !== undefined) filters.namespace = values.namespace;
+  const filters = parseWorkloadFilters(values);
+  const source = parseEventSource(values);
   const duration = intFlag('duration', values.duration);
   const json = values.json ?? false;
+  // The agent does not resolve parent chains: --ancestry applies to local probes only.
   const ancestry = values.ancestry ?? false;
   const uid = intFlag('uid', values.uid);
   const maxArgs = intFlag('max-args', values['max-args']);
@@ -145,8 +188,49 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
   let shown = 0;
   let failed = 0;
   let filtered = 0;
+  const format = (r: ExecRecord, withAncestry: boolean): string => {
+    if (!matchesExecFilters(r, { ...filters, ...(uid !== undefined ? { uid } : {}) })) {
+      filtered++;
+      return '';
+    }
+    shown++;
+    if ((r['maxpro.exec.retval'] ?? 0) < 0) failed++;
+    if (json) return formatJsonLine(r);
+    return `${formatExecRow(r)}\n${withAncestry ? `${formatAncestry(r)}\n` : ''}`;
+  };
 
   if (!json) io.out.write(`${TABLE.header()}\n`);
+
+  // The agent's events, when one answers.
+  const extra = values.redact?.length ? createRedactor({ extraPatterns: values.redact }) : undefined;
+  let pending = '';
+  const agent = await openAgentStream({
+    source, err: io.err, signal: io.signal,
+    filter: { probe: 'process', name: 'process.exec', ...filters },
+    onEvent: (e) => {
+      const r = execRecordFromAgent(e);
+      if (extra) r['process.command_args'] = extra.redactArgs(r['process.command_args'] ?? []);
+      if (!pending) setImmediate(() => { io.out.write(pending); pending = ''; });
+      pending += format(r, false);
+    },
+  });
+  if (agent) {
+    const ignored = LOCAL_ONLY.filter((k) => values[k] !== undefined);
+    if (ignored.length) io.err.write(`maxpro: ${ignored.map((k) => `--${k}`).join(', ')}: not applied to the agent's events (use --local)\n`);
+    const ended = await waitForStop(io.signal, duration, agent.subscription.done);
+    agent.subscription.close();
+    await agent.subscription.done;
+    if (pending) io.out.write(pending);
+    pending = '';
+    (json ? io.err : io.out).write(`\n${shown} execs shown (${failed} failed), ${filtered} filtered out; from the agent at ${agent.subscription.url}\n` +
+      formatAgentLoss('process', agent.status()));
+    if (ended?.by === 'agent') {
+      io.err.write(`maxpro: the agent at ${agent.subscription.url} ended the stream${ended.error ? ` (${ended.error})` : ''}\n`);
+      return 1;
+    }
+    return 0;
+  }
+
   const pipeline = await createProcessPipeline({
     probe: {
       ...(maxArgs !== undefined ? { maxArgs } : {}),
@@ -161,30 +245,12 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
     onRecords: (records) => {
       let text = '';
       for (const r of records) {
-        if (r['event.name'] !== 'process.exec') continue;
-        if (!matchesExecFilters(r, filters)) {
-          filtered++;
-          continue;
-        }
-        shown++;
-        if ((r['maxpro.exec.retval'] ?? 0) < 0) failed++;
-        if (json) text += formatJsonLine(r);
-        else {
-          text += `${formatExecRow(r)}\n`;
-          if (ancestry) text += `${formatAncestry(r)}\n`;
-        }
+        if (r['event.name'] === 'process.exec') text += format(r, ancestry);
       }
       if (text) io.out.write(text);
     },
   });
-  await new Promise<void>((resolve) => {
-    if (io.signal.aborted) return resolve();
-    const timer = duration !== undefined ? setTimeout(resolve, duration * 1000) : undefined;
-    io.signal.addEventListener('abort', () => {
-      if (timer) clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
+  await waitForStop(io.signal, duration);
   const stats = await pipeline.close();
   (json ? io.err : io.out).write(formatSummary(shown, failed, filtered, stats));
   return 0;

@@ -10,8 +10,14 @@ import { createTcpIdentity } from '../../probes/tcp/tcp-identity.js';
 import type { WorkloadIdentity } from '../../probes/tcp/tcp-identity.js';
 import { dropReasonNames, resetReasonNames } from '../../probes/tcp/kernel-reasons.js';
 import { errnoName } from '../../ebpf/index.js';
+import type { LiveStreamEvent } from '../../agent/http/live-stream-client.js';
 import { createTable } from '../output/table.js';
 import { formatJsonLine } from '../output/json-lines.js';
+import { formatAgentLoss, openAgentStream, waitForStop } from '../agent-stream.js';
+import {
+  EVENT_SOURCE_HELP, EVENT_SOURCE_OPTIONS, WORKLOAD_FILTER_OPTIONS, parseEventSource, parseWorkloadFilters, workloadFilterHelp,
+} from '../workload-filter-flags.js';
+import type { WorkloadFilters } from '../workload-filter-flags.js';
 
 const HELP = `USAGE: maxpro trace tcp [flags]
 
@@ -23,15 +29,19 @@ summary, lost events included.
 With --failed or --min-latency the kernel sends only matching connections
 (cheap on a busy node); otherwise every event is streamed.
 
+When an agent runs on the node (\`maxpro agent\`, \`maxpro up\`), the command
+attaches to its live stream instead of loading the probe: the agent asks its
+kernel probe for the records this command needs while it is attached,
+whatever the agent's export policy keeps, and goes back to the policy's
+settings when it leaves. A line on stderr says which source is used.
+Attached to an agent, --pod matches the pod UID and --json leaves out
+bootNs, netns and tcpFlags, which the agent does not stream.
+
 FLAGS:
-  --comm NAME          only events of processes named NAME
-  --pid PID            only events of process PID
-  --container ID       only containers whose id starts with ID
-  --pod NAME           only pods with this name (or pod UID)
-  --namespace NS       only pods of this Kubernetes namespace
-  --failed             only failed connects
+${workloadFilterHelp('events', ['comm', 'pid', 'container', 'pod', 'namespace', 'failed'], { failed: 'only failed connects' })}
   --min-latency MS     only connections whose handshake took at least MS ms
   --port PORT          only connections with PORT as local or remote port
+${EVENT_SOURCE_HELP}
   --json               one JSON event per line
   --kubeconfig PATH    pod names from this cluster (default: in-cluster account)
   --duration SEC       stop after SEC seconds
@@ -41,16 +51,11 @@ EXAMPLES:
   maxpro trace tcp --min-latency 100        # connects slower than 100 ms
   maxpro trace tcp --failed --namespace prod
   maxpro trace tcp --port 5432 --json | jq 'select(.type == "close")'
+  maxpro trace tcp --local --failed         # load the probe here, even with an agent
 `;
 
 /** The command-line filters. */
-export interface TcpFilters {
-  comm?: string;
-  pid?: number;
-  container?: string;
-  pod?: string;
-  namespace?: string;
-  failed: boolean;
+export interface TcpFilters extends WorkloadFilters {
   minLatencyNs?: number;
   port?: number;
 }
@@ -145,73 +150,157 @@ function summary(shown: number, filtered: number, s: TcpProbeStats): string {
     `map_full ${k.map_full}, reader ${s.readerDrops}, undecodable ${s.undecodable})\n`;
 }
 
+const AGENT_TYPES: Record<string, TcpEvent['type']> = {
+  'tcp.connect': 'connect', 'tcp.accept': 'accept', 'tcp.close': 'close', 'tcp.connect_failed': 'connectFailed',
+  'tcp.retransmit': 'retransmit', 'tcp.synack_retransmit': 'synackRetransmit', 'tcp.reset_sent': 'resetSent',
+  'tcp.reset_received': 'resetReceived', 'tcp.drop': 'drop',
+};
+
+/** Event fields the agent does not stream: left out of --json when attached. */
+const NOT_FROM_AGENT = ['bootNs', 'netns', 'tcpFlags'] as const;
+/** Streamed as `tcp.old_state` and `tcp.rttvar_us` by agents that have them: left out when an older one did not. */
+const NEWER_FROM_AGENT = ['oldState', 'rttvarUs'] as const;
+
+/** A TCP event of the agent's live stream as a probe event and its workload; undefined for other events. */
+export function tcpEventFromAgent(e: LiveStreamEvent): { event: TcpEvent; who: WorkloadIdentity; time: Date } | undefined {
+  const type = AGENT_TYPES[e.name];
+  if (!type) return undefined;
+  const a = e.attributes, f = e.fields;
+  const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
+  const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+  const saddr = str(a['source.address']), daddr = str(a['destination.address']);
+  const family = a['network.type'] === 'ipv6' ? 6 : 4;
+  const common = {
+    bootNs: 0n, cgroupId: BigInt(e.cgroupId), tgid: e.tgid, pid: e.pid, netns: 0,
+    saddr, sport: num(a['source.port']), daddr, dport: num(a['destination.port']),
+  };
+  const w = e.workload;
+  const who: WorkloadIdentity = { container: w.container ?? '', pod: w.pod ?? '', namespace: w.namespace ?? '', cgroupPath: w.cgroup ?? '' };
+  const time = new Date(e.time);
+  if (type === 'connect' || type === 'accept' || type === 'close' || type === 'connectFailed') {
+    const event: TcpConnEvent = {
+      ...common, type, family, comm: e.comm,
+      handshakeNs: num(f['tcp.connect.latency']), lifetimeNs: num(f['tcp.lifetime']),
+      bytesAcked: num(f['tcp.bytes.sent']), bytesReceived: num(f['tcp.bytes.received']),
+      segsOut: num(a['tcp.segs_out']), segsIn: num(a['tcp.segs_in']), srttUs: num(f['tcp.rtt']) / 1000, rttvarUs: num(a['tcp.rttvar_us']),
+      totalRetrans: num(f['tcp.retransmits']), err: num(a['tcp.error']), dir: a['tcp.direction'] === 'server' ? 'server' : 'client',
+      oldState: str(a['tcp.old_state']),
+    };
+    return { event, who, time };
+  }
+  const event: TcpSignalEvent = {
+    ...common, type, family: saddr || daddr ? family : 0, reason: num(a['tcp.reason']), state: str(a['tcp.state']), tcpFlags: 0,
+  };
+  return { event, who, time };
+}
+
+/** The --json line of an event. */
+export function formatTcpJson(e: TcpEvent, who: WorkloadIdentity, time: Date, fromAgent: boolean): string {
+  const o: Record<string, unknown> = { ...e, ...who, time: time.toISOString() };
+  if (fromAgent) {
+    for (const k of NOT_FROM_AGENT) delete o[k];
+    // Connection events always have an old state: an empty one means the agent streams neither.
+    if (o.oldState === '') for (const k of NEWER_FROM_AGENT) delete o[k];
+  }
+  return formatJsonLine(o);
+}
+
 async function run(argv: string[], io: CommandIO): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     strict: true,
     options: {
-      'comm': { type: 'string' }, 'pid': { type: 'string' }, 'container': { type: 'string' }, 'pod': { type: 'string' },
-      'namespace': { type: 'string' }, 'failed': { type: 'boolean' }, 'min-latency': { type: 'string' }, 'port': { type: 'string' },
+      ...WORKLOAD_FILTER_OPTIONS, ...EVENT_SOURCE_OPTIONS, 'min-latency': { type: 'string' }, 'port': { type: 'string' },
       'json': { type: 'boolean' }, 'kubeconfig': { type: 'string' }, 'duration': { type: 'string' },
     },
   });
-  const f: TcpFilters = { failed: values.failed ?? false };
-  if (values.comm !== undefined) f.comm = values.comm;
-  const pid = numberFlag('pid', values.pid);
-  if (pid !== undefined) f.pid = pid;
-  if (values.container !== undefined) f.container = values.container;
-  if (values.pod !== undefined) f.pod = values.pod;
-  if (values.namespace !== undefined) f.namespace = values.namespace;
+  const f: TcpFilters = parseWorkloadFilters(values);
   const minLat = numberFlag('min-latency', values['min-latency']);
   if (minLat !== undefined) f.minLatencyNs = minLat * 1e6;
   const port = numberFlag('port', values.port, 65535);
-  if (port !== undefined) f.port = port;
+  if (port !== undefined) {
+    if (!Number.isInteger(port)) throw new InvalidArgumentError(`--port: ${values.port} is not a port number`);
+    f.port = port;
+  }
+  const source = parseEventSource(values);
   const duration = numberFlag('duration', values.duration);
   const json = values.json ?? false;
 
-  const identity = await createTcpIdentity({
-    kubernetes: values.kubeconfig ? { kubeconfig: values.kubeconfig } : {},
-    onNotice: (m) => io.err.write(`maxpro: ${m}\n`),
-  });
   const drops = dropReasonNames();
   const rsts = resetReasonNames();
   const names: Names = { drop: (r) => drops.name(r), reset: (r) => rsts.name(r) };
   let shown = 0;
   let filtered = 0;
+  let received = 0;
   let pending = '';
-  if (!json) io.out.write(`${TABLE.header()}\n`);
-  const probe = createTcpProbe({
-    policy: policyFor(f),
-    onEvent: (e) => {
-      const who = identity.identify(e.cgroupId);
-      if (!matchesTcpFilters(e, who, f)) {
-        filtered++;
-        return;
-      }
-      shown++;
-      pending += json ? formatJsonLine({ ...e, ...who, time: new Date().toISOString() }) : `${formatTcpRow(e, who, names)}\n`;
-    },
-  });
+  const show = (e: TcpEvent, who: WorkloadIdentity, time: Date, fromAgent: boolean): void => {
+    if (!matchesTcpFilters(e, who, f)) {
+      filtered++;
+      return;
+    }
+    shown++;
+    pending += json ? formatTcpJson(e, who, time, fromAgent) : `${formatTcpRow(e, who, names, time)}\n`;
+  };
   const flush = setInterval(() => {
     if (pending) {
       io.out.write(pending);
       pending = '';
     }
   }, 100);
-  await new Promise<void>((resolve) => {
-    if (io.signal.aborted) return resolve();
-    const timer = duration !== undefined ? setTimeout(resolve, duration * 1000) : undefined;
-    io.signal.addEventListener('abort', () => {
-      if (timer) clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
-  await probe.close();
-  clearInterval(flush);
-  if (pending) io.out.write(pending);
-  await identity.close();
-  (json ? io.err : io.out).write(summary(shown, filtered, probe.stats()));
-  return 0;
+  try {
+    if (!json) io.out.write(`${TABLE.header()}\n`);
+
+    // The agent's events, when one answers.
+    const agent = await openAgentStream({
+      source, err: io.err, signal: io.signal,
+      filter: { probe: 'tcp', ...f },
+      onEvent: (e) => {
+        const t = tcpEventFromAgent(e);
+        if (!t) return;
+        received++;
+        show(t.event, t.who, t.time, true);
+      },
+    });
+    if (agent) {
+      if (values.kubeconfig !== undefined) io.err.write('maxpro: --kubeconfig: not applied to the agent\'s events (use --local)\n');
+      const ended = await waitForStop(io.signal, duration, agent.subscription.done);
+      agent.subscription.close();
+      await agent.subscription.done;
+      clearInterval(flush);
+      if (pending) io.out.write(pending);
+      (json ? io.err : io.out).write(`\n${shown} events shown, ${filtered} filtered out, ${received} received from the agent at ${agent.subscription.url}\n` +
+        formatAgentLoss('tcp', agent.status()));
+      if (ended?.by === 'agent') {
+        io.err.write(`maxpro: the agent at ${agent.subscription.url} ended the stream${ended.error ? ` (${ended.error})` : ''}\n`);
+        return 1;
+      }
+      return 0;
+    }
+
+    const identity = await createTcpIdentity({
+      kubernetes: values.kubeconfig ? { kubeconfig: values.kubeconfig } : {},
+      onNotice: (m) => io.err.write(`maxpro: ${m}\n`),
+    });
+    let probe: ReturnType<typeof createTcpProbe>;
+    try {
+      probe = createTcpProbe({
+        policy: policyFor(f),
+        onEvent: (e) => show(e, identity.identify(e.cgroupId), new Date(), false),
+      });
+    } catch (err) {
+      await identity.close();
+      throw err;
+    }
+    await waitForStop(io.signal, duration);
+    await probe.close();
+    clearInterval(flush);
+    if (pending) io.out.write(pending);
+    await identity.close();
+    (json ? io.err : io.out).write(summary(shown, filtered, probe.stats()));
+    return 0;
+  } finally {
+    clearInterval(flush);
+  }
 }
 
 export const traceTcpCommand: Command = {

@@ -16,6 +16,8 @@ import {
   decodeProcessExecEvent, decodeProcessExitEvent, decodeProcessForkEvent,
 } from './process-event.js';
 import type { ProcessEvent } from './process-event.js';
+import { createCgroupFilter } from '../cgroup-filter.js';
+import type { CgroupFilter } from '../cgroup-filter.js';
 
 /** Hard caps compiled into the probe (PROCESS_ARGC_MAX, PROCESS_ARGS_MAX). */
 export const PROCESS_ARGC_MAX = 1024;
@@ -59,6 +61,8 @@ export interface ProcessProbeStats {
 }
 
 export interface ProcessProbe {
+  /** Cgroup allow/deny list checked in BPF before a record is emitted (off at load). */
+  readonly cgroupFilter: CgroupFilter;
   stats(): ProcessProbeStats;
   /** Drains the ring now. */
   flush(): void;
@@ -136,7 +140,9 @@ export function createProcessProbe(options: ProcessProbeOptions): ProcessProbe {
   const dispatcher = createEventDispatcher({ decoders, onDecodeError: (_k, err) => options.onError?.(err) });
 
   let reader: RingBufferReader;
+  let cgroupFilter: CgroupFilter;
   try {
+    cgroupFilter = createCgroupFilter({ object: obj });
     for (const p of PROGRAMS) obj.program(p).attach();
     reader = createRingBufferReader({
       map: obj.map('events'),
@@ -176,6 +182,7 @@ export function createProcessProbe(options: ProcessProbeOptions): ProcessProbe {
   };
   let closing: Promise<ProcessProbeStats> | undefined;
   return {
+    cgroupFilter,
     stats,
     flush: () => reader.flush(),
     close(): Promise<ProcessProbeStats> {

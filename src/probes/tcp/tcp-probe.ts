@@ -10,6 +10,8 @@ import {
 } from '../../ebpf/index.js';
 import type { BpfErrorCount, BpfObject, DropReason, RingBufferReader, RingBufferReaderStats } from '../../ebpf/index.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
+import { createCgroupFilter } from '../cgroup-filter.js';
+import type { CgroupFilter } from '../cgroup-filter.js';
 import { decodeTcpEvent } from './tcp-event.js';
 import type { TcpEvent } from './tcp-event.js';
 import {
@@ -42,7 +44,7 @@ export interface TcpProbeOptions {
   policy?: TcpPolicy;
   /** Service port classes for the aggregate key. Default DEFAULT_PORT_CLASSES. */
   portClasses?: readonly PortClass[];
-  /** Sockets tracked at once (handshake to close). Default 32768. */
+  /** Connection table slots, a power of two; sockets tracked at once stay well below it (each lives in one of 4 slots after its hash). Default 32768. */
   maxConnections?: number;
   /** (cgroup, direction, port class) aggregates. Default 1024. */
   maxAggregates?: number;
@@ -76,6 +78,8 @@ export interface TcpReasonCount {
 
 export interface TcpProbe {
   readonly object: BpfObject;
+  /** The kernel cgroup allow/deny list for per-connection records (aggregates count every cgroup). */
+  readonly cgroupFilter: CgroupFilter;
   /** Class id -> name of the port classes in the aggregate keys. */
   readonly portClassNames: readonly string[];
   /** Every aggregate, summed over CPUs (cumulative since load). */
@@ -145,6 +149,9 @@ export function createTcpProbe(options: TcpProbeOptions = {}): TcpProbe {
   const maxAggregates = options.maxAggregates ?? 1024;
   const ringBytes = options.ringBytes ?? 1 << 20;
   checkPositiveInt('maxConnections', maxConnections, 1 << 24);
+  if ((maxConnections & (maxConnections - 1)) !== 0) {
+    throw new InvalidArgumentError(`createTcpProbe: maxConnections ${maxConnections} must be a power of two (the connection table is indexed by a mask)`);
+  }
   checkPositiveInt('maxAggregates', maxAggregates, 1 << 20);
   if (!Number.isInteger(ringBytes) || ringBytes < 4096 || (ringBytes & (ringBytes - 1)) !== 0) {
     throw new InvalidArgumentError(`createTcpProbe: ringBytes ${ringBytes} must be a power of two >= 4096`);
@@ -156,6 +163,7 @@ export function createTcpProbe(options: TcpProbeOptions = {}): TcpProbe {
   let obj: BpfObject;
   try {
     spec.setMaxEntries('tcp_conns', maxConnections);
+    spec.setConstant('tcp_conn_mask', maxConnections - 1);
     spec.setMaxEntries('tcp_aggs', maxAggregates);
     spec.setMaxEntries('events', ringBytes);
     // Wake the reader early only when the ring is half full; otherwise it drains on its timer.
@@ -215,8 +223,10 @@ export function createTcpProbe(options: TcpProbeOptions = {}): TcpProbe {
   let closed = false;
   let finalStats: TcpProbeStats | undefined;
   const r = reader;
+  const cgroupFilter = createCgroupFilter({ object: obj });
   return {
     object: obj,
+    cgroupFilter,
     portClassNames: classes.names,
     aggregates: () => readTcpAggregates(obj.map('tcp_aggs')),
     globals: () => readTcpGlobal(obj.map('tcp_global')),

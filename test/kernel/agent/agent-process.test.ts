@@ -37,7 +37,7 @@ describe('agent policy with the process probe', { skip: kernelSkip() }, () => {
       '    - name: execs', `      selector: comm in (${ok},${bad})`, '      when: process.args.count > 0', '      action: keep',
     ].join('\n'), 'proc.yaml').config;
     agent = await createAgent({ config });
-    streaming = attachLiveStream({ url: agent.url, probe: 'process', onEvent: (e) => events.push(e), signal: abort.signal });
+    streaming = attachLiveStream({ url: agent.url, filter: { probe: 'process', kept: true }, onEvent: (e) => events.push(e), signal: abort.signal });
     await sleep(200);
   });
   after(async () => {

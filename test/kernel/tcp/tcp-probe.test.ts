@@ -141,6 +141,40 @@ describe('tcp probe', { skip }, () => {
     }
   });
 
+  // The cgroup filter drops records in the kernel; aggregates still count every connection.
+  for (const { mode, passes } of [
+    { mode: 'deny' as const, passes: false },
+    { mode: 'allow' as const, passes: true },
+  ]) {
+    test(`cgroup ${mode} list: records ${passes ? 'pass' : 'are filtered in the kernel'}, aggregates stay complete`, async () => {
+      const h = harness({ stream: true });
+      try {
+        const before = h.probe.cgroupFilter.filtered();
+        // allow: only this cgroup; deny: only this cgroup is filtered. knownMaxId covers it.
+        h.probe.cgroupFilter.set({ mode, ids: [Number(h.cg.id)], knownMaxId: Number(h.cg.id) });
+        const t = h.cg.traffic(['loopback', '127.0.0.1', '4']);
+        assert.equal(await t.exited(), 0, t.output());
+        await h.settle();
+        const mine = h.events.filter((e) => 'cgroupId' in e && e.cgroupId === h.cg.id);
+        const after = h.probe.cgroupFilter.filtered();
+        const filtered = Object.values(after).reduce((a, b) => a + b, 0) - Object.values(before).reduce((a, b) => a + b, 0);
+        if (passes) {
+          assert.equal(connEvents(h, 'connect').length, 4);
+          assert.equal(connEvents(h, 'close').length, 8);
+        } else {
+          assert.equal(mine.length, 0, 'no record of the denied cgroup reached user space');
+          assert.ok(filtered >= 4 + 4 + 8, `kernel counted ${filtered} filtered records`);
+        }
+        assert.equal(h.agg('client').handshake.count, 4);
+        assert.equal(h.agg('server').handshake.count, 4);
+        assert.equal(h.agg('client').lifetime.count + h.agg('server').lifetime.count, 8);
+      } finally {
+        h.probe.cgroupFilter.set({ mode: 'off', ids: [] });
+        await h.close();
+      }
+    });
+  }
+
   test('a connect to a closed port is a reset and a failed connect', async () => {
     const h = harness({ stream: true });
     try {
@@ -169,37 +203,52 @@ describe('tcp probe', { skip }, () => {
     }
   });
 
-  test('a dropped first SYN-ACK gives a connect latency of one SYN timeout, within the bucket error', async () => {
-    const h = harness({ minHandshakeMs: 500 });
-    const port = freePort();
-    const server = h.cg.traffic(['serve', '127.0.0.1', String(port), '1']);
-    let nft: ReturnType<typeof createNftTable> | undefined;
-    try {
-      await server.waitFor('listening');
-      // Drop every SYN-ACK from the port until the rule goes: the client's
-      // SYN timer (1 s initially) retransmits the SYN, and that one succeeds.
-      nft = createNftTable([`tcp sport ${port} tcp flags & (syn | ack) == syn | ack drop`]);
-      const client = h.cg.traffic(['connect', '127.0.0.1', String(port), '1']);
-      await sleep(400);
-      nft.remove();
-      assert.equal(await client.exited(), 0, client.output());
-      assert.equal(await server.exited(), 0, server.output());
-      await h.settle();
-      const agg = h.agg('client');
-      assert.equal(agg.handshake.count, 1);
-      const [ev] = connEvents(h, 'connect');
-      assert.ok(ev, 'the policy threshold sends a connect record');
-      assert.ok(ev.handshakeNs >= 0.95e9 && ev.handshakeNs < 1.5e9, `handshake ${ev.handshakeNs} ns`);
-      const est = quantile(agg.handshake, 0.99);
-      assert.ok(Math.abs(est - ev.handshakeNs) / ev.handshakeNs <= HIST_MAX_RELATIVE_ERROR, `p99 ${est} vs ${ev.handshakeNs}`);
-      assert.equal(agg.counters.synRetransmits, 1);
-      // The slow connect's close record comes too (flagged at open).
-      assert.equal(connEvents(h, 'close').filter((c) => c.dir === 'client').length, 1);
-    } finally {
-      nft?.remove();
-      await h.close();
-    }
-  });
+  // With a record-asking policy the client is tracked from connect(); without one, tracking starts
+  // at ESTABLISHED and a retransmitted SYN is timed from the first SYN's stamp (retrans_stamp).
+  for (const { name, policy, records } of [
+    { name: 'tracked from connect()', policy: { minHandshakeMs: 500 }, records: true },
+    { name: 'no policy: timed from the first SYN', policy: {}, records: false },
+  ]) {
+    test(`a dropped first SYN-ACK gives a connect latency of one SYN timeout, within the bucket error (${name})`, async () => {
+      const h = harness(policy);
+      const port = freePort();
+      const server = h.cg.traffic(['serve', '127.0.0.1', String(port), '1']);
+      let nft: ReturnType<typeof createNftTable> | undefined;
+      try {
+        await server.waitFor('listening');
+        // Drop every SYN-ACK from the port until the rule goes: the client's
+        // SYN timer (1 s initially) retransmits the SYN, and that one succeeds.
+        nft = createNftTable([`tcp sport ${port} tcp flags & (syn | ack) == syn | ack drop`]);
+        const t0 = process.hrtime.bigint();
+        const client = h.cg.traffic(['connect', '127.0.0.1', String(port), '1']);
+        await sleep(400);
+        nft.remove();
+        assert.equal(await client.exited(), 0, client.output());
+        const wallNs = Number(process.hrtime.bigint() - t0);
+        assert.equal(await server.exited(), 0, server.output());
+        await h.settle();
+        const agg = h.agg('client');
+        assert.equal(agg.handshake.count, 1);
+        assert.equal(agg.counters.synRetransmits, 1);
+        const est = quantile(agg.handshake, 0.99);
+        if (records) {
+          const [ev] = connEvents(h, 'connect');
+          assert.ok(ev, 'the policy threshold sends a connect record');
+          assert.ok(ev.handshakeNs >= 0.95e9 && ev.handshakeNs < 1.5e9, `handshake ${ev.handshakeNs} ns`);
+          assert.ok(Math.abs(est - ev.handshakeNs) / ev.handshakeNs <= HIST_MAX_RELATIVE_ERROR, `p99 ${est} vs ${ev.handshakeNs}`);
+          // The slow connect's close record comes too (flagged at open).
+          assert.equal(connEvents(h, 'close').filter((c) => c.dir === 'client').length, 1);
+        } else {
+          assert.equal(connEvents(h, 'connect').length, 0, 'no policy, no records');
+          // One SYN timeout (1 s), and less than the client process's whole life.
+          assert.ok(est >= 0.95e9 * (1 - HIST_MAX_RELATIVE_ERROR) && est <= wallNs * (1 + HIST_MAX_RELATIVE_ERROR), `p99 ${est} ns, client ran ${wallNs} ns`);
+        }
+      } finally {
+        nft?.remove();
+        await h.close();
+      }
+    });
+  }
 
   test('dropped data segments are retransmitted and counted', async () => {
     const h = harness({ retransmits: true });

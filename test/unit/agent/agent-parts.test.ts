@@ -108,10 +108,14 @@ describe('agent HTTP endpoints', () => {
       assert.equal(res.headers.get('content-type'), 'application/x-ndjson');
       assert.equal((await fetch(`${server.url}/stream`)).status, 503, 'maxClients: 1');
       const reader = res.body!.getReader();
-      stream.publish({ ...event, probe: 'process', name: 'process.exec' });
-      stream.publish(event);
-      const { value } = await reader.read();
-      const line = JSON.parse(Buffer.from(value!).toString().split('\n')[0]!) as { name: string; labels: Record<string, string> };
+      stream.publish({ ...event, probe: 'process', name: 'process.exec' }, true);
+      stream.publish(event, true);
+      // The first line is the stream's status; the first event follows.
+      let got = '';
+      while (got.split('\n').filter(Boolean).length < 2) got += Buffer.from((await reader.read()).value!).toString();
+      const [status, first] = got.split('\n').map((l) => (l ? JSON.parse(l) as Record<string, unknown> : undefined));
+      assert.deepEqual(status, { stream: { sent: 0, dropped: 0, probeLost: {} } });
+      const line = first as { name: string; labels: Record<string, string> };
       assert.equal(line.name, 'tcp.connect');
       assert.deepEqual(line.labels, { app: 'x' });
       assert.equal(stream.stats().dropped.too_many_clients, 1);
@@ -139,7 +143,7 @@ test('live stream: a client that does not read loses events, each counted (slow_
   assert.equal(stream.clients(), 1);
   const n = 50_000;
   for (let i = 0; i < n; i++) {
-    stream.publish(event);
+    stream.publish(event, true);
     if (i % 1000 === 0) await new Promise((r) => setImmediate(r));
   }
   const st = stream.stats();

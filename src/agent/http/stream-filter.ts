@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The server-side filters of `GET /stream`, as query parameters. The agent
+ * parses them (400 on a bad one) and tests each event before serialising
+ * it; the client builds the same parameters. Every filter is cheap: numeric
+ * fields first, attributes (built once per event and reused for the JSON
+ * line) only when a filter needs them.
+ */
+import { InvalidArgumentError } from '../../lib/errors.js';
+import type { AgentEvent, AgentProbeName } from '../agent-event.js';
+
+/** What one subscriber asks for. Every given field must match. */
+export interface StreamFilter {
+  /** Only this probe's events. */
+  probe?: AgentProbeName;
+  /** Only events whose name starts with this, e.g. `process.exec`. */
+  name?: string;
+  /** Only events of processes with this comm (or, for execs, executable name). */
+  comm?: string;
+  /** Only events of this process (for execs and forks: or of its children). */
+  pid?: number;
+  /** Only events in containers whose id starts with this. */
+  container?: string;
+  /** Only events in this pod (UID: the agent knows pods by UID). */
+  pod?: string;
+  /** Only events in this namespace (from the config's `workloads`). */
+  namespace?: string;
+  /** Only failures: failed execs, failed connects. */
+  failed?: boolean;
+  /** Only TCP events with this local or remote port. */
+  port?: number;
+  /** Only TCP connects, accepts and closes whose handshake took at least this long (ns). */
+  minLatencyNs?: number;
+  /**
+   * Only events the export policy keeps. Default false: a subscriber sees
+   * every event the probes deliver, whatever the policy exports.
+   */
+  kept?: boolean;
+}
+
+const PROBES: readonly AgentProbeName[] = ['process', 'tcp'];
+const KEYS = ['probe', 'name', 'comm', 'pid', 'container', 'pod', 'namespace', 'failed', 'port', 'min_latency_ms', 'kept'] as const;
+
+function bool(key: string, v: string): boolean {
+  if (v === '' || v === '1' || v === 'true') return true;
+  if (v === '0' || v === 'false') return false;
+  throw new InvalidArgumentError(`stream filter ${key}=${v}: expected true or false`);
+}
+
+function uint(key: string, v: string, max: number): number {
+  const n = Number(v);
+  if (v === '' || !Number.isInteger(n) || n < 0 || n > max) throw new InvalidArgumentError(`stream filter ${key}=${v}: expected an integer in 0..${max}`);
+  return n;
+}
+
+/** Parses the query of a `/stream` request. May throw `InvalidArgumentError` (unknown or bad parameter). */
+export function parseStreamFilter(q: URLSearchParams): StreamFilter {
+  const f: StreamFilter = {};
+  for (const [key, v] of q) {
+    switch (key as (typeof KEYS)[number]) {
+      case 'probe':
+        if (!PROBES.includes(v as AgentProbeName)) throw new InvalidArgumentError(`stream filter probe=${v}: expected one of ${PROBES.join(', ')}`);
+        f.probe = v as AgentProbeName;
+        break;
+      case 'name': f.name = v; break;
+      case 'comm': f.comm = v; break;
+      case 'pid': f.pid = uint(key, v, 2 ** 32 - 1); break;
+      case 'container': f.container = v; break;
+      case 'pod': f.pod = v; break;
+      case 'namespace': f.namespace = v; break;
+      case 'failed': f.failed = bool(key, v); break;
+      case 'port': f.port = uint(key, v, 65535); break;
+      case 'min_latency_ms': {
+        const ms = Number(v);
+        if (v === '' || !Number.isFinite(ms) || ms < 0) throw new InvalidArgumentError(`stream filter ${key}=${v}: expected a number >= 0`);
+        f.minLatencyNs = ms * 1e6;
+        break;
+      }
+      case 'kept': f.kept = bool(key, v); break;
+      default:
+        // Strict, so that a client newer than the agent learns its filter is not applied.
+        throw new InvalidArgumentError(`stream filter ${key}: unknown (known: ${KEYS.join(', ')})`);
+    }
+  }
+  return f;
+}
+
+/** The query parameters of a filter (the inverse of `parseStreamFilter`). */
+export function streamFilterParams(f: StreamFilter): URLSearchParams {
+  const q = new URLSearchParams();
+  if (f.probe !== undefined) q.set('probe', f.probe);
+  if (f.name !== undefined) q.set('name', f.name);
+  if (f.comm !== undefined) q.set('comm', f.comm);
+  if (f.pid !== undefined) q.set('pid', String(f.pid));
+  if (f.container !== undefined) q.set('container', f.container);
+  if (f.pod !== undefined) q.set('pod', f.pod);
+  if (f.namespace !== undefined) q.set('namespace', f.namespace);
+  if (f.failed) q.set('failed', 'true');
+  if (f.port !== undefined) q.set('port', String(f.port));
+  if (f.minLatencyNs !== undefined) q.set('min_latency_ms', String(f.minLatencyNs / 1e6));
+  if (f.kept) q.set('kept', 'true');
+  return q;
+}
+
+/** Whether an enriched event passes a filter (`kept` is the caller's business). */
+export function matchesStreamFilter(e: AgentEvent, f: StreamFilter): boolean {
+  if (f.probe !== undefined && e.probe !== f.probe) return false;
+  if (f.name !== undefined && !e.name.startsWith(f.name)) return false;
+  if (f.minLatencyNs !== undefined) {
+    if (e.name === 'tcp.connect_failed' || !((e.fields['tcp.connect.latency'] ?? 0) >= f.minLatencyNs)) return false;
+  }
+  if (f.failed && !(e.fields['tcp.connect.failed'] === 1 || (e.name === 'process.exec' && Number(e.attributes()['process.exec.retval']) < 0))) return false;
+  const w = e.workload.attributes;
+  if (f.container !== undefined && !(w.container ?? '').startsWith(f.container)) return false;
+  if (f.pod !== undefined && w.pod !== f.pod) return false;
+  if (f.namespace !== undefined && w.namespace !== f.namespace) return false;
+  if (f.comm !== undefined && e.comm !== f.comm && !(e.exe !== undefined && basename(e.exe) === f.comm)) return false;
+  if (f.pid !== undefined && e.tgid !== f.pid && !(e.probe === 'process' && e.attributes()['process.parent_pid'] === f.pid)) return false;
+  if (f.port !== undefined) {
+    if (e.probe !== 'tcp') return false;
+    const a = e.attributes();
+    if (a['source.port'] !== f.port && a['destination.port'] !== f.port) return false;
+  }
+  return true;
+}
+
+function basename(p: string): string {
+  return p.slice(p.lastIndexOf('/') + 1);
+}
+
+/**
+ * Whether a subscriber may want records of `probe` beyond those the export
+ * policy keeps: its `probe` filter is unset or names it, its `name` prefix
+ * can match the probe's events, and it did not ask for `kept` only (what the
+ * policy keeps always leaves the kernel).
+ */
+export function wantsProbeRecords(f: StreamFilter, probe: AgentProbeName): boolean {
+  if (f.kept) return false;
+  if (f.probe !== undefined && f.probe !== probe) return false;
+  const prefix = `${probe}.`;
+  return f.name === undefined || f.name.startsWith(prefix) || prefix.startsWith(f.name);
+}
+
+/**
+ * The TCP records a subscriber needs from the kernel, in `tcp_policy`
+ * terms, or undefined when it wants no TCP records (another probe, or only
+ * what the export policy keeps, which the policy's kernel settings already
+ * let through). Narrow filters ask for narrow records, as `trace tcp
+ * --failed` does when it loads the probe itself.
+ */
+export function tcpDemandOf(f: StreamFilter): TcpDemand | undefined {
+  if (!wantsProbeRecords(f, 'tcp')) return undefined;
+  if (f.failed) return { failed: true };
+  if (f.minLatencyNs !== undefined && f.minLatencyNs > 0) return { minHandshakeNs: f.minLatencyNs };
+  return { stream: true };
+}
+
+/** What live-stream subscribers need the TCP probe to send on top of the policy. */
+export interface TcpDemand {
+  stream?: boolean;
+  failed?: boolean;
+  /** Connects and accepts at least this slow (ns). */
+  minHandshakeNs?: number;
+}
+
+/** The union of several demands; undefined for none. */
+export function mergeTcpDemands(list: Iterable<TcpDemand>): TcpDemand | undefined {
+  let out: TcpDemand | undefined;
+  for (const d of list) {
+    out ??= {};
+    if (d.stream) out.stream = true;
+    if (d.failed) out.failed = true;
+    if (d.minHandshakeNs !== undefined) out.minHandshakeNs = Math.min(out.minHandshakeNs ?? Infinity, d.minHandshakeNs);
+  }
+  return out;
+}
