@@ -13,7 +13,7 @@
 import { enableBpfStats } from '../../src/ebpf/index.js';
 import { createTcpProbe } from '../../src/probes/tcp/tcp-probe.js';
 import { createTcpMetrics } from '../../src/probes/tcp/tcp-metrics.js';
-import { createMetricRegistry } from '../../src/exporters/prometheus/index.js';
+import { renderExposition } from '../../src/exporters/openmetrics/exposition.js';
 import { createTcpIdentity } from '../../src/probes/tcp/tcp-identity.js';
 
 interface Mark { cpu: NodeJS.CpuUsage; bpfNs: bigint; wall: bigint }
@@ -22,15 +22,13 @@ const withStats = process.argv.includes('--bpf-stats');
 const stats = withStats ? enableBpfStats() : undefined;
 const probe = createTcpProbe({});
 const programs = probe.object.links.map((l) => l.program);
-const registry = createMetricRegistry();
 const identity = await createTcpIdentity();
-const metrics = createTcpMetrics({ probe, registry, identify: identity.identify });
+const metrics = createTcpMetrics({ probe, identify: identity.identify });
 let rendered = 0;
 let timer: NodeJS.Timeout | undefined;
 const startExporter = (): void => {
   timer ??= setInterval(() => {
-    metrics.collect();
-    rendered += registry.render().length;
+    rendered += renderExposition(metrics.collect(), 'prometheus').length;
   }, 1000);
 };
 startExporter();

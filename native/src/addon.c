@@ -5,7 +5,7 @@
 #include <bpf/libbpf.h>
 #include "common.h"
 
-#define ABI_VERSION 1
+#define ABI_VERSION 2
 
 static void addon_finalize(napi_env env, void *data, void *hint)
 {

@@ -2,8 +2,10 @@
 // Feature probes through libbpf. Results are raw: 1 yes, 0 no, <0 -errno
 // (inconclusive). TS caches conclusive answers and names the feature.
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <bpf/libbpf.h>
+#include <bpf/btf.h>
 #include "common.h"
 
 #define ENUM_SCAN_MAX 128
@@ -68,12 +70,40 @@ static napi_value probe_helper(napi_env env, napi_callback_info info)
 	return make_int64(env, libbpf_probe_bpf_helper((enum bpf_prog_type)t, (enum bpf_func_id)helper, NULL));
 }
 
+// tracepointArgCount(name) -> the number of arguments the running kernel's
+// raw tracepoint `name` passes to BPF (its btf_trace_<name> prototype, less
+// the leading data pointer), or -errno (-ENOENT: no such tracepoint in BTF).
+static napi_value tracepoint_arg_count(napi_env env, napi_callback_info info)
+{
+	ARGS(1);
+	char name[128], tname[160];
+	if (!get_string(env, argv[0], name, sizeof(name)))
+		return throw_arg(env, "tracepoint name must be a string");
+	snprintf(tname, sizeof(tname), "btf_trace_%s", name);
+	struct btf *btf = btf__load_vmlinux_btf();
+	long err = libbpf_get_error(btf);
+	if (err)
+		return make_int64(env, err < 0 ? err : -err);
+	int64_t res = -ENOENT;
+	int id = btf__find_by_name_kind(btf, tname, BTF_KIND_TYPEDEF);
+	if (id > 0) {
+		// typedef -> pointer -> func_proto
+		const struct btf_type *t = btf__type_by_id(btf, id);
+		t = t ? btf__type_by_id(btf, t->type) : NULL;
+		t = t && btf_is_ptr(t) ? btf__type_by_id(btf, t->type) : NULL;
+		res = t && btf_is_func_proto(t) && btf_vlen(t) > 0 ? btf_vlen(t) - 1 : -EINVAL;
+	}
+	btf__free(btf);
+	return make_int64(env, res);
+}
+
 void probe_register(napi_env env, napi_value exports, struct addon *ad)
 {
 	static const struct export_fn fns[] = {
 		{ "probeProgType", probe_prog_type },
 		{ "probeMapType", probe_map_type },
 		{ "probeHelper", probe_helper },
+		{ "tracepointArgCount", tracepoint_arg_count },
 	};
 	export_fns(env, exports, ad, fns, sizeof(fns) / sizeof(fns[0]));
 }

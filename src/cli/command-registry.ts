@@ -1,31 +1,76 @@
 // SPDX-License-Identifier: Apache-2.0
-/** The list of CLI commands. One line per command; order is the help order. */
-import type { Command } from './command.js';
-import { doctorCommand } from './commands/doctor.js';
-import { upCommand } from './commands/up.js';
-import { traceExecCommand } from './commands/trace-exec.js';
-import { traceTcpCommand } from './commands/trace-tcp.js';
-import { topTcpCommand } from './commands/top-tcp.js';
-import { collectorCommand } from './commands/collector.js';
-import { tracesSearchCommand } from './commands/traces-search.js';
-import { tracesGetCommand } from './commands/traces-get.js';
-import { servicesCommand } from './commands/services.js';
-import { agentCommand } from './commands/agent.js';
-import { configCheckCommand, configSchemaCommand } from './commands/config-check.js';
-import { policyExplainCommand } from './commands/policy-explain.js';
+/**
+ * The list of CLI commands. One entry per command; order is the help order.
+ * Modules are imported only when their command runs: importing all of them
+ * would load the agent, collector, exporters and Kubernetes client on every
+ * invocation, `maxpro --help` included.
+ */
+import type { CommandEntry } from './command.js';
 
-export const COMMANDS: readonly Command[] = [
-  upCommand,
-  doctorCommand,
-  traceExecCommand,
-  traceTcpCommand,
-  topTcpCommand,
-  collectorCommand,
-  tracesSearchCommand,
-  tracesGetCommand,
-  servicesCommand,
-  agentCommand,
-  configCheckCommand,
-  configSchemaCommand,
-  policyExplainCommand,
+export const COMMANDS: readonly CommandEntry[] = [
+  {
+    name: 'up',
+    summary: 'run agent and collector on this node with embedded defaults',
+    load: async () => (await import('./commands/up.js')).upCommand,
+  },
+  {
+    name: 'doctor',
+    summary: 'check that this node can run the agent, and say how to fix what is missing',
+    load: async () => (await import('./commands/doctor.js')).doctorCommand,
+  },
+  {
+    name: 'trace exec',
+    summary: 'live table of every exec: argv, parent, return value, container and pod',
+    load: async () => (await import('./commands/trace-exec.js')).traceExecCommand,
+  },
+  {
+    name: 'trace tcp',
+    summary: 'live table of TCP connects, accepts, closes, retransmits, resets and drops',
+    load: async () => (await import('./commands/trace-tcp.js')).traceTcpCommand,
+  },
+  {
+    name: 'top tcp',
+    summary: 'top containers and pods by TCP connections/s, p99 connect latency, retransmits and drops',
+    load: async () => (await import('./commands/top-tcp.js')).topTcpCommand,
+  },
+  {
+    name: 'collector',
+    summary: 'run the OTLP/HTTP span collector and its query API',
+    load: async () => (await import('./commands/collector.js')).collectorCommand,
+  },
+  {
+    name: 'traces search',
+    summary: 'search stored spans by service, operation, time, duration, status, attributes',
+    load: async () => (await import('./commands/traces-search.js')).tracesSearchCommand,
+  },
+  {
+    name: 'traces get',
+    summary: 'show one trace as a waterfall (indented tree, duration bars, errors)',
+    load: async () => (await import('./commands/traces-get.js')).tracesGetCommand,
+  },
+  {
+    name: 'services',
+    summary: 'list the services that sent spans to the collector',
+    load: async () => (await import('./commands/services.js')).servicesCommand,
+  },
+  {
+    name: 'agent',
+    summary: 'run the node agent: probes, policies, exporters, /metrics',
+    load: async () => (await import('./commands/agent.js')).agentCommand,
+  },
+  {
+    name: 'config check',
+    summary: 'validate an agent configuration file without running anything',
+    load: async () => (await import('./commands/config-check.js')).configCheckCommand,
+  },
+  {
+    name: 'config schema',
+    summary: 'print the JSON Schema of the agent configuration',
+    load: async () => (await import('./commands/config-check.js')).configSchemaCommand,
+  },
+  {
+    name: 'policy explain',
+    summary: 'show where each policy rule runs (kernel or user space)',
+    load: async () => (await import('./commands/policy-explain.js')).policyExplainCommand,
+  },
 ];

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /** `maxpro` command dispatch: picks the longest command name that prefixes argv. */
 import { COMMANDS } from './command-registry.js';
-import type { Command, CommandIO } from './command.js';
+import type { CommandEntry, CommandIO } from './command.js';
 import { MaxproError } from '../lib/errors.js';
 
 const USAGE = `USAGE: maxpro <command> [flags]
@@ -11,12 +11,12 @@ eBPF observability for Linux nodes and Kubernetes.
 COMMANDS:
 `;
 
-function findCommand(argv: string[]): { command: Command; rest: string[] } | undefined {
-  let best: { command: Command; rest: string[] } | undefined;
-  for (const command of COMMANDS) {
-    const words = command.name.split(' ');
-    if (words.every((w, i) => argv[i] === w) && (!best || words.length > best.command.name.split(' ').length)) {
-      best = { command, rest: argv.slice(words.length) };
+function findCommand(argv: string[]): { entry: CommandEntry; rest: string[] } | undefined {
+  let best: { entry: CommandEntry; rest: string[] } | undefined;
+  for (const entry of COMMANDS) {
+    const words = entry.name.split(' ');
+    if (words.every((w, i) => argv[i] === w) && (!best || words.length > best.entry.name.split(' ').length)) {
+      best = { entry, rest: argv.slice(words.length) };
     }
   }
   return best;
@@ -47,11 +47,13 @@ export async function main(argv: string[], io?: Partial<CommandIO>): Promise<num
       ctx.err.write(`maxpro: unknown command '${argv.join(' ')}'\n\n${usage()}`);
       return 2;
     }
+    // Imported now, not at startup, so one command never pays for the others' modules.
+    const command = await found.entry.load();
     if (found.rest.includes('--help') || found.rest.includes('-h')) {
-      ctx.out.write(found.command.help.endsWith('\n') ? found.command.help : `${found.command.help}\n`);
+      ctx.out.write(command.help.endsWith('\n') ? command.help : `${command.help}\n`);
       return 0;
     }
-    return await found.command.run(found.rest, ctx);
+    return await command.run(found.rest, ctx);
   } catch (err) {
     const verbose = argv.includes('--verbose') || argv.includes('-v');
     if (err instanceof MaxproError) {

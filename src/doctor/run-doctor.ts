@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { release } from 'node:os';
 import {
-  bpfObjectPath, enableBpfStats, haveHelper, haveMapType, haveProgramType, libbpfVersion, openObjectFile, BPF_FUNC,
+  bpfObjectPath, enableBpfStats, haveHelper, haveMapType, haveProgramType, libbpfVersion, openObjectFile, tracepointArgCount, BPF_FUNC,
 } from '../ebpf/index.js';
 import type { Link } from '../ebpf/index.js';
 import { MaxproError } from '../lib/errors.js';
@@ -159,6 +159,15 @@ export function runDoctor(options: DoctorOptions = {}): DoctorReport {
   add({ id: 'map.ringbuf', title: 'BPF ring buffer', required: true, status: rb.supported ? 'ok' : 'fail', detail: rb.supported ? 'supported' : rb.reason });
   const q = haveHelper('tracepoint', BPF_FUNC.ringbuf_query);
   add({ id: 'helper.ringbuf_query', title: 'bpf_ringbuf_query (adaptive wakeup)', required: false, status: q.supported ? 'ok' : 'warn', detail: q.supported ? 'supported' : q.reason });
+  // The process probe tells a process exit from a thread exit by this argument when the kernel has it.
+  const exitArgs = tracepointArgCount('sched_process_exit');
+  add({
+    id: 'tracepoint.sched_process_exit', title: 'process exit detection', required: false,
+    status: exitArgs === undefined ? 'warn' : 'ok',
+    detail: exitArgs === undefined ? 'sched_process_exit is not described in the kernel BTF'
+      : exitArgs >= 2 ? 'sched_process_exit passes group_dead: the last thread\'s exit'
+        : 'sched_process_exit has no group_dead: the thread group leader\'s exit stands for the process',
+  });
   // `tracing` (tp_btf/fentry) cannot be probed by type alone: the hook checks below load it.
   for (const t of ['tracepoint', 'raw_tracepoint', 'perf_event', 'kprobe', 'xdp', 'sched_cls']) {
     const r = haveProgramType(t);

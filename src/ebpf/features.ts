@@ -43,6 +43,24 @@ export function haveHelper(progType: string, helperId: number): FeatureResult {
   return probe(`helper:${progType}:${helperId}`, () => native().probeHelper(progType, helperId));
 }
 
+/**
+ * How many arguments the running kernel's tracepoint `name` hands to a
+ * tp_btf/raw_tp program (from its BTF prototype), or undefined when the
+ * kernel's BTF does not describe it. Tracepoints gain arguments across
+ * releases (e.g. sched_process_exit's group_dead), so a probe picks the
+ * program that matches.
+ */
+export function tracepointArgCount(name: string): number | undefined {
+  const key = `tp-args:${name}`;
+  const hit = argCounts.get(key);
+  if (hit !== undefined) return hit;
+  const r = native().tracepointArgCount(name);
+  if (r < 0) return undefined;
+  argCounts.set(key, r);
+  return r;
+}
+const argCounts = new Map<string, number>();
+
 /** Throws `NotSupportedError` naming the feature when it is missing. */
 export function requireFeature(feature: string, result: FeatureResult, minKernel?: string): void {
   if (!result.supported) throw new NotSupportedError(feature, result.reason, minKernel ? { minKernel } : undefined);

@@ -90,9 +90,10 @@ export interface NativeAddon {
   probeProgType(type: string): number;
   probeMapType(type: string): number;
   probeHelper(progType: string, helperId: number): number;
+  tracepointArgCount(name: string): number;
 }
 
-const EXPECTED_ABI = 1;
+const EXPECTED_ABI = 2;
 
 /** The repository root, found from this file's location in src/ or dist/src/. */
 export function repoRoot(): string {

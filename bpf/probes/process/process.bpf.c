@@ -375,12 +375,13 @@ int BPF_PROG(process__sched_process_fork, struct task_struct *parent, struct tas
 }
 
 /*
- * group_dead is true for the last thread of the process only: one exit event
- * per process, not per thread. (The argument is in the 6.18 tracepoint; older
- * kernels that lack it fail to load this program with a clear verifier error.)
+ * One exit event per process, not per thread. Recent kernels (6.18 here)
+ * pass group_dead to the tracepoint, true for the last thread of the process
+ * only; older ones pass the task alone, and process__sched_process_exit_leader
+ * stands in (user space loads the one the running kernel's BTF prototype
+ * fits).
  */
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(process__sched_process_exit, struct task_struct *p, bool group_dead)
+static __always_inline int on_exit(struct task_struct *p, bool group_dead)
 {
 	__u32 tid = p->pid;
 
@@ -405,4 +406,22 @@ int BPF_PROG(process__sched_process_exit, struct task_struct *p, bool group_dead
 	BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
 	maxpro_submit(e);
 	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(process__sched_process_exit, struct task_struct *p, bool group_dead)
+{
+	return on_exit(p, group_dead);
+}
+
+/*
+ * Where sched_process_exit has no group_dead: report the thread group
+ * leader's exit, as exitsnoop does. Under exit_group() every thread dies and
+ * the code is the group's; a leader that leaves by pthread_exit() while
+ * other threads run is reported early.
+ */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(process__sched_process_exit_leader, struct task_struct *p)
+{
+	return on_exit(p, p->pid == p->tgid);
 }

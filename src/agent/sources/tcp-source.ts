@@ -13,8 +13,7 @@ import { TCP_AGG_COUNTERS, readTcpAggregates } from '../../probes/tcp/tcp-aggreg
 import type { TcpAggregate } from '../../probes/tcp/tcp-aggregates.js';
 import { bpfObjectPath } from '../../ebpf/index.js';
 import type { BpfMap } from '../../ebpf/index.js';
-import { toPrometheusBuckets } from '../../lib/histogram/index.js';
-import type { LogLinearHistogram } from '../../lib/histogram/index.js';
+import { tcpHistogramSample } from '../../probes/tcp/tcp-metrics.js';
 import type { HistogramSample, MetricFamily } from '../../exporters/openmetrics/metric-family.js';
 import { memoAttributes } from '../agent-event.js';
 import type { AgentEvent } from '../agent-event.js';
@@ -89,11 +88,6 @@ export function tcpToAgentEvent(e: TcpEvent): AgentEvent {
   return { ...base, comm: '', name: names[e.type] ?? `tcp.${e.type}`, fields: {}, attributes: memoAttributes(() => ({ ...net, 'tcp.state': e.state, 'tcp.reason': e.reason })) };
 }
 
-function histSample(labels: Record<string, string>, h: LogLinearHistogram): HistogramSample {
-  // Nanoseconds in the kernel, seconds on the wire.
-  return { labels, buckets: toPrometheusBuckets(h).map((b) => ({ le: b.le / 1e9, count: b.count })), sum: h.sum / 1e9, count: h.count };
-}
-
 const COUNTER_HELP: Partial<Record<string, string>> = {
   opens: 'Handshakes completed (connects or accepts).', connectFailed: 'Connects that failed.', closes: 'Tracked connections closed.',
   retransmits: 'Segments retransmitted.', resetsReceived: 'Connections closed by a received reset.',
@@ -118,15 +112,15 @@ export function readWithBaseline(live: BpfMap, pinned: PinnedAggregates | undefi
   return readTcpAggregates(view);
 }
 
-export function tcpAggregateFamilies(probe: TcpProbe, aggs: TcpAggregate[], cgroupPath: (id: number) => string | undefined): MetricFamily[] {
+export function tcpAggregateFamilies(probe: Pick<TcpProbe, 'portClassNames' | 'globals'>, aggs: TcpAggregate[], cgroupPath: (id: number) => string | undefined): MetricFamily[] {
   const hs: HistogramSample[] = [], rtt: HistogramSample[] = [], life: HistogramSample[] = [];
   const counters = new Map<string, { labels: Record<string, string>; value: number }[]>();
   for (const a of aggs) {
     const id = Number(a.cgroupId);
     const labels = { cgroup: cgroupPath(id) ?? String(id), direction: a.dir, port_class: probe.portClassNames[a.portClass] ?? String(a.portClass) };
-    hs.push(histSample(labels, a.handshake));
-    rtt.push(histSample(labels, a.rtt));
-    life.push(histSample(labels, a.lifetime));
+    hs.push(tcpHistogramSample(labels, a.handshake));
+    rtt.push(tcpHistogramSample(labels, a.rtt));
+    life.push(tcpHistogramSample(labels, a.lifetime));
     for (const c of TCP_AGG_COUNTERS) {
       const list = counters.get(c) ?? [];
       list.push({ labels, value: a.counters[c] });

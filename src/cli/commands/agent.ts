@@ -116,7 +116,6 @@ export async function waitForAbort(signal: AbortSignal): Promise<void> {
 
 export const agentCommand: Command = {
   name: 'agent',
-  summary: 'run the node agent: probes, policies, exporters, /metrics',
   help: HELP,
   async run(argv, io) {
     const sources = agentConfigSources(argv);

@@ -51,7 +51,6 @@ function secret(file: string | undefined, env: string | undefined): string | und
 
 export const collectorCommand: Command = {
   name: 'collector',
-  summary: 'run the OTLP/HTTP span collector and its query API',
   help: HELP,
   async run(argv, io) {
     const { values } = parseArgs({

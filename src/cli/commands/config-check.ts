@@ -6,7 +6,6 @@ import { ConfigError, InvalidArgumentError } from '../../lib/errors.js';
 
 export const configCheckCommand: Command = {
   name: 'config check',
-  summary: 'validate an agent configuration file without running anything',
   help: `USAGE: maxpro config check FILE
 
 Parses and validates FILE against the agent's schema (docs/config.schema.json).
@@ -39,7 +38,6 @@ EXAMPLES:
 
 export const configSchemaCommand: Command = {
   name: 'config schema',
-  summary: 'print the JSON Schema of the agent configuration',
   help: 'USAGE: maxpro config schema\n\nPrints the JSON Schema that docs/config.schema.json holds.\n\nEXAMPLES:\n  maxpro config schema > agent.schema.json\n',
   async run(_argv, io) {
     const { agentConfigJsonSchema } = await import('../../agent/config/agent-config.js');

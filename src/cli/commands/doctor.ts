@@ -41,7 +41,6 @@ export function formatDoctorReport(r: DoctorReport): string {
 
 export const doctorCommand: Command = {
   name: 'doctor',
-  summary: 'check that this node can run the agent, and say how to fix what is missing',
   help: HELP,
   async run(argv, io) {
     const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, fix: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' } }, strict: true });

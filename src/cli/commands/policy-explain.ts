@@ -30,7 +30,6 @@ function resolveHere(config: AgentConfig, caps: PushDownCapabilities): CgroupFil
 
 export const policyExplainCommand: Command = {
   name: 'policy explain',
-  summary: 'show where each policy rule runs (kernel or user space)',
   help: `USAGE: maxpro policy explain --config FILE [--json] [--no-resolve]
 
 Reads the policies of an agent configuration and prints, for each rule, which

@@ -16,7 +16,6 @@ EXAMPLES:
 
 export const servicesCommand: Command = {
   name: 'services',
-  summary: 'list the services that sent spans to the collector',
   help: HELP,
   async run(argv, io) {
     const { values } = parseArgs({ args: argv, strict: true, options: { json: { type: 'boolean' }, url: { type: 'string' }, verbose: { type: 'boolean', short: 'v' } } });

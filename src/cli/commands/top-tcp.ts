@@ -205,7 +205,6 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
 
 export const topTcpCommand: Command = {
   name: 'top tcp',
-  summary: 'top containers and pods by TCP connections/s, p99 connect latency, retransmits and drops',
   help: HELP,
   run,
 };

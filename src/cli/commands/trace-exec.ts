@@ -258,7 +258,6 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
 
 export const traceExecCommand: Command = {
   name: 'trace exec',
-  summary: 'live table of every exec: argv, parent, return value, container and pod',
   help: HELP,
   run,
 };

@@ -305,7 +305,6 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
 
 export const traceTcpCommand: Command = {
   name: 'trace tcp',
-  summary: 'live table of TCP connects, accepts, closes, retransmits, resets and drops',
   help: HELP,
   run,
 };

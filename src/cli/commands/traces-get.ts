@@ -19,7 +19,6 @@ EXAMPLES:
 
 export const tracesGetCommand: Command = {
   name: 'traces get',
-  summary: 'show one trace as a waterfall (indented tree, duration bars, errors)',
   help: HELP,
   async run(argv, io) {
     const { values, positionals } = parseArgs({

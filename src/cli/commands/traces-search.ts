@@ -49,7 +49,6 @@ export function formatSpanTable(page: SpanPage): string {
 
 export const tracesSearchCommand: Command = {
   name: 'traces search',
-  summary: 'search stored spans by service, operation, time, duration, status, attributes',
   help: HELP,
   async run(argv, io) {
     const { values } = parseArgs({

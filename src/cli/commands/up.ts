@@ -32,7 +32,6 @@ EXAMPLES:
 
 export const upCommand: Command = {
   name: 'up',
-  summary: 'run agent and collector on this node with embedded defaults',
   help: HELP,
   async run(argv, io) {
     const { values } = parseArgs({

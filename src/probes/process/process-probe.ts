@@ -6,6 +6,7 @@
  */
 import {
   bpfObjectPath, createEventDispatcher, createRingBufferReader, native, openObjectFile, readDropCounts, readErrorCounts,
+  tracepointArgCount,
 } from '../../ebpf/index.js';
 import type {
   BpfErrorCount, BpfObject, DispatcherStats, DropReason, KindDecoder, RingBufferReader, RingBufferReaderStats,
@@ -38,7 +39,16 @@ export interface ProcessProbeOptions {
   ringBytes?: number;
   /** Drain period, ms. Default 10. */
   intervalMs?: number;
+  /**
+   * How a process exit is told from a thread exit: `group-dead` (the
+   * tracepoint's group_dead argument: the last thread), `leader` (the thread
+   * group leader's exit, for kernels whose tracepoint lacks the argument), or
+   * `auto` (default): `group-dead` when the running kernel's prototype has it.
+   */
+  exitHook?: ProcessExitHook;
 }
+
+export type ProcessExitHook = 'auto' | 'group-dead' | 'leader';
 
 /** Events lost, by where they were lost. */
 export interface ProcessProbeLost {
@@ -63,6 +73,8 @@ export interface ProcessProbeStats {
 export interface ProcessProbe {
   /** Cgroup allow/deny list checked in BPF before a record is emitted (off at load). */
   readonly cgroupFilter: CgroupFilter;
+  /** How process exits are told from thread exits on this kernel (see ProcessProbeOptions.exitHook). */
+  readonly exitHook: Exclude<ProcessExitHook, 'auto'>;
   stats(): ProcessProbeStats;
   /** Drains the ring now. */
   flush(): void;
@@ -71,9 +83,16 @@ export interface ProcessProbe {
 }
 
 const PROGRAMS = [
-  'process__sched_process_exec', 'process__sched_process_fork', 'process__sched_process_exit',
+  'process__sched_process_exec', 'process__sched_process_fork',
   'process__sys_enter_execve', 'process__sys_enter_execveat', 'process__sys_exit_execve', 'process__sys_exit_execveat',
 ] as const;
+const EXIT_PROGRAMS = { 'group-dead': 'process__sched_process_exit', leader: 'process__sched_process_exit_leader' } as const;
+
+/** The exit program for this kernel: sched_process_exit(p, group_dead) has 2 arguments, older kernels 1. */
+export function chooseExitHook(hook: ProcessExitHook, argCount: () => number | undefined): Exclude<ProcessExitHook, 'auto'> {
+  if (hook !== 'auto') return hook;
+  return (argCount() ?? 2) >= 2 ? 'group-dead' : 'leader';
+}
 
 const EAGAIN = 11;
 
@@ -82,7 +101,7 @@ const EAGAIN = 11;
  * when a signal arrives during verification (a profiler's SIGPROF, a
  * SIGCHLD); that is retried, every other error is thrown.
  */
-function loadObject(maxArgs: number, maxArgBytes: number, ringBytes: number, uid: number | undefined): BpfObject {
+function loadObject(maxArgs: number, maxArgBytes: number, ringBytes: number, uid: number | undefined, exit: keyof typeof EXIT_PROGRAMS): BpfObject {
   for (let attempt = 1; ; attempt++) {
     const spec = openObjectFile(bpfObjectPath('process'), 'process');
     try {
@@ -93,6 +112,8 @@ function loadObject(maxArgs: number, maxArgBytes: number, ringBytes: number, uid
       spec.setMaxEntries('scratch', native().numPossibleCpus());
       // Wake the reader early when a burst fills half the ring.
       spec.setConstant('maxpro_wakeup_bytes', ringBytes / 2);
+      // Only the exit program whose prototype fits this kernel is loaded: the other fails the verifier.
+      for (const [k, prog] of Object.entries(EXIT_PROGRAMS)) spec.setAutoload(prog, k === exit);
       return spec.load();
     } catch (err) {
       spec.close();
@@ -119,7 +140,8 @@ export function createProcessProbe(options: ProcessProbeOptions): ProcessProbe {
   if (!Number.isInteger(ringBytes) || ringBytes < 4096 || (ringBytes & (ringBytes - 1)) !== 0) {
     throw new InvalidArgumentError(`createProcessProbe: ringBytes ${ringBytes} is not a power of two >= 4096`);
   }
-  const obj = loadObject(maxArgs, maxArgBytes, ringBytes, options.uid);
+  const exitHook = chooseExitHook(options.exitHook ?? 'auto', () => tracepointArgCount('sched_process_exit'));
+  const obj = loadObject(maxArgs, maxArgBytes, ringBytes, options.uid, exitHook);
 
   const counts = { exec: 0, fork: 0, exit: 0 };
   let pending: ProcessEvent[] = [];
@@ -143,7 +165,7 @@ export function createProcessProbe(options: ProcessProbeOptions): ProcessProbe {
   let cgroupFilter: CgroupFilter;
   try {
     cgroupFilter = createCgroupFilter({ object: obj });
-    for (const p of PROGRAMS) obj.program(p).attach();
+    for (const p of [...PROGRAMS, EXIT_PROGRAMS[exitHook]]) obj.program(p).attach();
     reader = createRingBufferReader({
       map: obj.map('events'),
       intervalMs: options.intervalMs ?? 10,
@@ -183,6 +205,7 @@ export function createProcessProbe(options: ProcessProbeOptions): ProcessProbe {
   let closing: Promise<ProcessProbeStats> | undefined;
   return {
     cgroupFilter,
+    exitHook,
     stats,
     flush: () => reader.flush(),
     close(): Promise<ProcessProbeStats> {

@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * TCP probe aggregates as metric families: handshake, RTT and lifetime
- * histograms and connection counters per direction, with bounded labels
- * (container, pod, namespace, port class: each can be turned off), plus
- * machine-wide drop and reset counts by reason. Series past the cap go to
- * one overflow series per direction, and the overflow is counted.
+ * TCP probe aggregates as metric families (the snapshot model of
+ * `exporters/openmetrics`): handshake, RTT and lifetime histograms and
+ * connection counters per direction, with bounded labels (container, pod,
+ * namespace, port class: each can be turned off), plus machine-wide drop and
+ * reset counts by reason. Series past the cap go to one overflow series per
+ * direction, and the overflow is counted.
  */
 import { createCardinalityLimiter, OVERFLOW_LABEL } from '../../lib/cardinality-limiter.js';
 import type { CardinalityLimiter } from '../../lib/cardinality-limiter.js';
 import { createLogLinearHistogram, mergeInto, toPrometheusBuckets } from '../../lib/histogram/index.js';
 import type { LogLinearHistogram } from '../../lib/histogram/index.js';
-import type { MetricRegistry } from '../../exporters/prometheus/index.js';
+import type { HistogramSample, Labels, MetricFamily, MetricsSource, ScalarSample } from '../../exporters/openmetrics/metric-family.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
 import type { WorkloadIdentity } from './tcp-identity.js';
 import type { TcpProbe } from './tcp-probe.js';
@@ -21,7 +22,6 @@ export type TcpLabel = 'container' | 'pod' | 'namespace' | 'port_class';
 
 export interface TcpMetricsOptions {
   probe: Pick<TcpProbe, 'aggregates' | 'dropReasons' | 'resetReasons' | 'globals' | 'stats' | 'portClassNames'>;
-  registry: MetricRegistry;
   /** Labels kept. Default all four. */
   labels?: readonly TcpLabel[];
   /** Most label sets per direction before the overflow series. Default 500. */
@@ -30,27 +30,33 @@ export interface TcpMetricsOptions {
   identify?(cgroupId: bigint): Pick<WorkloadIdentity, 'container' | 'pod' | 'namespace'>;
 }
 
-export interface TcpMetrics {
-  /** Reads the probe and replaces every series with the current values. */
-  collect(): void;
+export interface TcpMetrics extends MetricsSource {
+  /** Reads the probe: every family with the current values, in a fixed order. */
+  collect(): MetricFamily[];
   readonly limiter: CardinalityLimiter;
 }
 
 const ALL_LABELS: readonly TcpLabel[] = ['container', 'pod', 'namespace', 'port_class'];
 const NS_PER_S = 1e9;
 
+/** A kernel histogram (nanoseconds) as a Prometheus histogram sample in seconds. */
+export function tcpHistogramSample(labels: Labels, h: LogLinearHistogram): HistogramSample {
+  return { labels, buckets: toPrometheusBuckets(h).map((b) => ({ le: b.le / NS_PER_S, count: b.count })), sum: h.sum / NS_PER_S, count: h.count };
+}
+
+// Counter families are named without `_total` (metric-family.ts): the renderers and remote_write add it.
 const COUNTERS: readonly [TcpAggCounter, string, string][] = [
-  ['opens', 'maxpro_tcp_connections_opened_total', 'TCP handshakes completed (connects on clients, accepts on servers).'],
-  ['connectFailed', 'maxpro_tcp_connect_failures_total', 'Connects that went from SYN_SENT to CLOSE (refused, timed out, aborted).'],
-  ['closes', 'maxpro_tcp_connections_closed_total', 'Tracked connections closed.'],
-  ['resetsReceived', 'maxpro_tcp_resets_received_total', 'Connections ended by a received RST.'],
-  ['retransmits', 'maxpro_tcp_retransmits_total', 'Segments retransmitted.'],
-  ['synRetransmits', 'maxpro_tcp_syn_retransmits_total', 'SYNs retransmitted: the client side of SYN drops.'],
-  ['synackRetransmits', 'maxpro_tcp_synack_retransmits_total', 'SYN-ACKs retransmitted by listeners.'],
-  ['drops', 'maxpro_tcp_drops_total', 'TCP segments dropped by the kernel for sockets of this workload.'],
-  ['listenOverflows', 'maxpro_tcp_listen_overflows_total', 'Handshakes refused because the accept queue was full.'],
-  ['bytesAcked', 'maxpro_tcp_sent_bytes_total', 'Bytes sent and acknowledged, counted at close.'],
-  ['bytesReceived', 'maxpro_tcp_received_bytes_total', 'Bytes received, counted at close.'],
+  ['opens', 'maxpro_tcp_connections_opened', 'TCP handshakes completed (connects on clients, accepts on servers).'],
+  ['connectFailed', 'maxpro_tcp_connect_failures', 'Connects that went from SYN_SENT to CLOSE (refused, timed out, aborted).'],
+  ['closes', 'maxpro_tcp_connections_closed', 'Tracked connections closed.'],
+  ['resetsReceived', 'maxpro_tcp_resets_received', 'Connections ended by a received RST.'],
+  ['retransmits', 'maxpro_tcp_retransmits', 'Segments retransmitted.'],
+  ['synRetransmits', 'maxpro_tcp_syn_retransmits', 'SYNs retransmitted: the client side of SYN drops.'],
+  ['synackRetransmits', 'maxpro_tcp_synack_retransmits', 'SYN-ACKs retransmitted by listeners.'],
+  ['drops', 'maxpro_tcp_drops', 'TCP segments dropped by the kernel for sockets of this workload.'],
+  ['listenOverflows', 'maxpro_tcp_listen_overflows', 'Handshakes refused because the accept queue was full.'],
+  ['bytesAcked', 'maxpro_tcp_sent_bytes', 'Bytes sent and acknowledged, counted at close.'],
+  ['bytesReceived', 'maxpro_tcp_received_bytes', 'Bytes received, counted at close.'],
 ];
 
 interface Group {
@@ -61,39 +67,23 @@ interface Group {
   lifetime: LogLinearHistogram;
 }
 
-/** Registers the TCP families in `registry`. May throw `InvalidArgumentError`. */
+/** Creates the TCP metrics source. May throw `InvalidArgumentError`. */
 export function createTcpMetrics(options: TcpMetricsOptions): TcpMetrics {
-  const { probe, registry } = options;
+  const { probe } = options;
   const labels = options.labels ?? ALL_LABELS;
   for (const l of labels) if (!ALL_LABELS.includes(l)) throw new InvalidArgumentError(`tcp metrics: unknown label ${l}`);
   const labelNames = ['direction', ...ALL_LABELS.filter((l) => labels.includes(l)), OVERFLOW_LABEL];
   const limiter = createCardinalityLimiter({ maxSeries: options.maxSeries ?? 500 });
   const identify = options.identify ?? ((): Pick<WorkloadIdentity, 'container' | 'pod' | 'namespace'> => ({ container: '', pod: '', namespace: '' }));
 
-  const hHandshake = registry.histogram('maxpro_tcp_handshake_duration_seconds',
-    'TCP handshake time: connect() to ESTABLISHED on clients, SYN-ACK to ACK on servers.', labelNames);
-  const hRtt = registry.histogram('maxpro_tcp_rtt_seconds', 'Smoothed round-trip time of TCP connections at close.', labelNames);
-  const hLife = registry.histogram('maxpro_tcp_connection_duration_seconds', 'TCP connection lifetime, from connect() or handshake to close.', labelNames);
-  const counters = COUNTERS.map(([key, name, help]) => [key, registry.counter(name, help, labelNames)] as const);
-  const segDrops = registry.counter('maxpro_tcp_segment_drops_total', 'TCP segments dropped by the kernel, by skb drop reason.', ['reason']);
-  const synDrops = registry.counter('maxpro_tcp_syn_drops_total', 'SYN segments dropped by the kernel, by skb drop reason.', ['reason']);
-  const rstSent = registry.counter('maxpro_tcp_resets_sent_total', 'RSTs sent, by reason.', ['reason']);
-  const lost = registry.counter('maxpro_tcp_probe_lost_records_total', 'TCP probe records lost (ring buffer full, reader queue full).');
-  const overflow = registry.gauge('maxpro_tcp_overflow_aggregates', 'TCP aggregates folded into the overflow series by the series cap, at the last collection.');
-
-  const toSeconds = (h: LogLinearHistogram): { buckets: { le: number; count: number }[]; sum: number; count: number } => ({
-    buckets: toPrometheusBuckets(h).map((b) => ({ le: b.le / NS_PER_S, count: b.count })),
-    sum: h.sum / NS_PER_S,
-    count: h.count,
-  });
-
   return {
     limiter,
-    collect(): void {
+    collect(): MetricFamily[] {
       const groups = new Map<string, Group>();
       let overflowed = 0;
       for (const a of probe.aggregates() as TcpAggregate[]) {
         const who = identify(a.cgroupId);
+        // Insertion order is the label order on the wire.
         const full: Record<string, string> = { direction: a.dir };
         if (labels.includes('container')) full['container'] = who.container;
         if (labels.includes('pod')) full['pod'] = who.pod;
@@ -118,22 +108,33 @@ export function createTcpMetrics(options: TcpMetricsOptions): TcpMetrics {
         mergeInto(g.lifetime, a.lifetime);
       }
       limiter.sweep();
-      for (const f of [hHandshake, hRtt, hLife, segDrops, synDrops, rstSent, lost, overflow]) f.clear();
-      for (const [, fam] of counters) fam.clear();
-      for (const g of groups.values()) {
-        hHandshake.set(g.labels, toSeconds(g.handshake));
-        hRtt.set(g.labels, toSeconds(g.rtt));
-        hLife.set(g.labels, toSeconds(g.lifetime));
-        for (const [c, fam] of counters) fam.set(g.labels, g.counters[c] ?? 0);
-      }
+      const gs = [...groups.values()];
+      const segDrops: ScalarSample[] = [], synDrops: ScalarSample[] = [];
       for (const d of probe.dropReasons()) {
-        segDrops.set({ reason: d.name }, d.count);
-        if (d.syns > 0) synDrops.set({ reason: d.name }, d.syns);
+        segDrops.push({ labels: { reason: d.name }, value: d.count });
+        if (d.syns > 0) synDrops.push({ labels: { reason: d.name }, value: d.syns });
       }
-      for (const r of probe.resetReasons()) rstSent.set({ reason: r.name }, r.count);
       const st = probe.stats();
-      lost.set({}, Object.values(st.kernelDrops).reduce((s, v) => s + Number(v), 0) + st.readerDrops);
-      overflow.set({}, overflowed);
+      return [
+        { name: 'maxpro_tcp_handshake_duration_seconds', type: 'histogram', unit: 'seconds',
+          help: 'TCP handshake time: connect() to ESTABLISHED on clients, SYN-ACK to ACK on servers.',
+          samples: gs.map((g) => tcpHistogramSample(g.labels, g.handshake)) },
+        { name: 'maxpro_tcp_rtt_seconds', type: 'histogram', unit: 'seconds', help: 'Smoothed round-trip time of TCP connections at close.',
+          samples: gs.map((g) => tcpHistogramSample(g.labels, g.rtt)) },
+        { name: 'maxpro_tcp_connection_duration_seconds', type: 'histogram', unit: 'seconds', help: 'TCP connection lifetime, from connect() or handshake to close.',
+          samples: gs.map((g) => tcpHistogramSample(g.labels, g.lifetime)) },
+        ...COUNTERS.map(([c, name, help]): MetricFamily => ({
+          name, type: 'counter', help, samples: gs.map((g) => ({ labels: g.labels, value: g.counters[c] ?? 0 })),
+        })),
+        { name: 'maxpro_tcp_segment_drops', type: 'counter', help: 'TCP segments dropped by the kernel, by skb drop reason.', samples: segDrops },
+        { name: 'maxpro_tcp_syn_drops', type: 'counter', help: 'SYN segments dropped by the kernel, by skb drop reason.', samples: synDrops },
+        { name: 'maxpro_tcp_resets_sent', type: 'counter', help: 'RSTs sent, by reason.',
+          samples: probe.resetReasons().map((r) => ({ labels: { reason: r.name }, value: r.count })) },
+        { name: 'maxpro_tcp_probe_lost_records', type: 'counter', help: 'TCP probe records lost (ring buffer full, reader queue full).',
+          samples: [{ labels: {}, value: Object.values(st.kernelDrops).reduce((s, v) => s + Number(v), 0) + st.readerDrops }] },
+        { name: 'maxpro_tcp_overflow_aggregates', type: 'gauge',
+          help: 'TCP aggregates folded into the overflow series by the series cap, at the last collection.', samples: [{ labels: {}, value: overflowed }] },
+      ];
     },
   };
 }

@@ -1,43 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
-// Exposition rendering, the serial probe manager, and the agent's HTTP endpoints (pprof, health, stream).
+// The serial probe manager and the agent's HTTP endpoints (pprof, health, stream).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
-import { escapeHelp, escapeLabelValue, formatValue, renderExposition, sanitizeLabelName, sanitizeMetricName } from '../../../src/exporters/openmetrics/exposition.js';
 import { createProbeManager } from '../../../src/agent/probe-manager.js';
 import { createAgentHttpServer } from '../../../src/agent/http/agent-http-server.js';
 import { createLiveStream } from '../../../src/agent/http/live-stream.js';
 import type { AgentEvent } from '../../../src/agent/agent-event.js';
 import { createSelfMetrics } from '../../../src/agent/self-metrics.js';
 import { addU64 } from '../../../src/agent/sources/pinned-aggregates.js';
-
-describe('exposition', () => {
-  test('escaping and names', () => {
-    assert.equal(escapeLabelValue('a"b\\c\nd'), 'a\\"b\\\\c\\nd');
-    assert.equal(escapeHelp('a"b\\c\nd', 'prometheus'), 'a"b\\\\c\\nd');
-    assert.equal(escapeHelp('a"b', 'openmetrics'), 'a\\"b');
-    assert.equal(sanitizeMetricName('1bad-name.x'), '_1bad_name_x');
-    assert.equal(sanitizeLabelName('__reserved'), '_reserved');
-    assert.equal(sanitizeLabelName('k8s.pod'), 'k8s_pod');
-    assert.deepEqual([NaN, Infinity, -Infinity, 3, 0.25, 1e21].map(formatValue), ['NaN', '+Inf', '-Inf', '3', '0.25', '1e+21']);
-  });
-  test('families of the same name merge under one TYPE line', () => {
-    const t = renderExposition([
-      { name: 'x', type: 'gauge', help: 'first', samples: [{ labels: { a: '1' }, value: 1 }] },
-      { name: 'x', type: 'gauge', help: 'second', samples: [{ labels: { a: '2' }, value: 2 }] },
-    ], 'prometheus');
-    assert.equal(t, '# HELP x first\n# TYPE x gauge\nx{a="1"} 1\nx{a="2"} 2\n');
-  });
-  test('counters get _total; OpenMetrics writes le as floats and ends with # EOF', () => {
-    const fams = [
-      { name: 'c_total', type: 'counter' as const, help: 'h', samples: [{ labels: {}, value: 5 }] },
-      { name: 'h', type: 'histogram' as const, help: 'h', samples: [{ labels: {}, buckets: [{ le: 1, count: 1 }, { le: Infinity, count: 2 }], sum: 3, count: 2 }] },
-    ];
-    assert.equal(renderExposition(fams, 'prometheus'), '# HELP c_total h\n# TYPE c_total counter\nc_total 5\n# HELP h h\n# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="+Inf"} 2\nh_sum 3\nh_count 2\n');
-    assert.equal(renderExposition(fams, 'openmetrics'), '# HELP c h\n# TYPE c counter\nc_total 5\n# HELP h h\n# TYPE h histogram\nh_bucket{le="1.0"} 1\nh_bucket{le="+Inf"} 2\nh_sum 3\nh_count 2\n# EOF\n');
-  });
-});
 
 describe('probe manager', () => {
   test('operations run one at a time, in order, each answering its caller', async () => {

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { main } from '../../../src/cli/main.js';
+import { COMMANDS } from '../../../src/cli/command-registry.js';
 
 function io(): { out: PassThrough; err: PassThrough; text: () => string; errText: () => string; signal: AbortSignal } {
   const out = new PassThrough();
@@ -20,6 +21,18 @@ describe('cli dispatch', () => {
     assert.equal(await main([], x), 2);
     assert.match(x.text(), /USAGE: maxpro <command>/);
     assert.match(x.text(), /doctor/);
+  });
+  test('--help lists every command with its summary, in registry order, and exits 0', async () => {
+    const x = io();
+    assert.equal(await main(['--help'], x), 0);
+    const width = Math.max(...COMMANDS.map((c) => c.name.length));
+    const listed = x.text().split('\n').filter((l) => /^ {2}\S/.test(l));
+    assert.deepEqual(listed, COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`));
+    for (const alias of [['help'], ['-h']]) {
+      const y = io();
+      assert.equal(await main(alias, y), 0);
+      assert.equal(y.text(), x.text());
+    }
   });
   test('unknown commands are refused with the list', async () => {
     const x = io();

@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
-// TCP aggregates as Prometheus families: labels, the series cap with its overflow series, and valid exposition.
-import { describe, test } from 'node:test';
+// TCP aggregates as metric families: names, labels, the series cap with its overflow series and idle expiry, and valid exposition.
+import { describe, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import { createTcpMetrics } from '../../../src/probes/tcp/tcp-metrics.js';
 import type { TcpMetricsOptions } from '../../../src/probes/tcp/tcp-metrics.js';
 import { TCP_AGG_COUNTERS, TCP_GLOBAL_COUNTERS } from '../../../src/probes/tcp/tcp-aggregates.js';
 import type { TcpAggregate } from '../../../src/probes/tcp/tcp-aggregates.js';
-import { createMetricRegistry } from '../../../src/exporters/prometheus/index.js';
+import { renderExposition } from '../../../src/exporters/openmetrics/exposition.js';
+import { tcpAggregateFamilies } from '../../../src/agent/sources/tcp-source.js';
 import { createLogLinearHistogram, recordValue } from '../../../src/lib/histogram/index.js';
+import { PROMTOOL_BIN, promtoolCheckMetrics } from '../../helpers/prometheus.js';
 
 function agg(cgroupId: bigint, dir: 'client' | 'server', opens: number, latencyNs: number): TcpAggregate {
   const counters = Object.fromEntries(TCP_AGG_COUNTERS.map((c) => [c, 0])) as TcpAggregate['counters'];
@@ -36,34 +37,112 @@ function fakeProbe(aggs: TcpAggregate[]): TcpMetricsOptions['probe'] {
 
 const identify = (id: bigint): { container: string; pod: string; namespace: string } => ({ container: `c${id}`, pod: `p${id}`, namespace: 'ns"1' });
 
+/** `# TYPE` lines of an exposition: every family's name and type, in order. */
+const typeLines = (text: string): string[] => text.split('\n').filter((l) => l.startsWith('# TYPE '));
+
 describe('tcp metrics', () => {
+  test('family names and types are the ones docs/tcp.md lists', () => {
+    const text = renderExposition(createTcpMetrics({ probe: fakeProbe([agg(1n, 'client', 1, 20_000)]) }).collect(), 'prometheus');
+    assert.deepEqual(typeLines(text), [
+      '# TYPE maxpro_tcp_handshake_duration_seconds histogram',
+      '# TYPE maxpro_tcp_rtt_seconds histogram',
+      '# TYPE maxpro_tcp_connection_duration_seconds histogram',
+      ...['connections_opened', 'connect_failures', 'connections_closed', 'resets_received', 'retransmits', 'syn_retransmits',
+        'synack_retransmits', 'drops', 'listen_overflows', 'sent_bytes', 'received_bytes', 'segment_drops', 'syn_drops', 'resets_sent',
+        'probe_lost_records'].map((n) => `# TYPE maxpro_tcp_${n}_total counter`),
+      '# TYPE maxpro_tcp_overflow_aggregates gauge',
+    ]);
+    assert.match(text, /^# HELP maxpro_tcp_handshake_duration_seconds TCP handshake time: connect\(\) to ESTABLISHED on clients, SYN-ACK to ACK on servers\.$/m);
+    assert.match(text, /^# HELP maxpro_tcp_connections_opened_total TCP handshakes completed \(connects on clients, accepts on servers\)\.$/m);
+  });
+
   test('series past the cap fold into one overflow series per direction, and are counted', () => {
-    const registry = createMetricRegistry();
     const aggs = [agg(1n, 'client', 5, 20_000), agg(2n, 'client', 7, 40_000), agg(3n, 'client', 11, 80_000), agg(4n, 'server', 2, 5_000)];
-    const m = createTcpMetrics({ probe: fakeProbe(aggs), registry, maxSeries: 2, identify });
-    m.collect();
-    const text = registry.render();
+    const m = createTcpMetrics({ probe: fakeProbe(aggs), maxSeries: 2, identify });
+    const families = m.collect();
+    const text = renderExposition(families, 'prometheus');
     assert.match(text, /maxpro_tcp_connections_opened_total\{direction="client",container="c1",pod="p1",namespace="ns\\"1",port_class="https",maxpro_overflow=""\} 5/);
     assert.match(text, /maxpro_tcp_connections_opened_total\{direction="client",container="",pod="",namespace="",port_class="",maxpro_overflow="true"\} 11/);
     assert.match(text, /maxpro_tcp_connections_opened_total\{direction="server",container="",pod="",namespace="",port_class="",maxpro_overflow="true"\} 2/);
     assert.match(text, /^maxpro_tcp_overflow_aggregates 2$/m);
     assert.match(text, /maxpro_tcp_handshake_duration_seconds_count\{direction="client",container="c2",pod="p2",namespace="ns\\"1",port_class="https",maxpro_overflow=""\} 7/);
     assert.match(text, /maxpro_tcp_segment_drops_total\{reason="tcp_listen_overflow"\} 3/);
+    assert.match(text, /maxpro_tcp_resets_sent_total\{reason="no_socket"\} 2/);
     assert.match(text, /maxpro_tcp_probe_lost_records_total 1/);
     assert.equal(m.limiter.stats().series, 2);
-    if (existsSync('/usr/bin/promtool')) {
-      const res = spawnSync('/usr/bin/promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
-      assert.equal(res.status, 0, res.stdout + res.stderr);
+    // Histograms are well formed: cumulative, ending at +Inf with the count.
+    for (const f of families) {
+      if (f.type !== 'histogram') continue;
+      for (const s of f.samples) {
+        assert.equal(s.buckets.at(-1)?.le, Infinity);
+        assert.equal(s.buckets.at(-1)?.count, s.count);
+        for (let i = 1; i < s.buckets.length; i++) assert.ok(s.buckets[i]!.count >= s.buckets[i - 1]!.count && s.buckets[i]!.le > s.buckets[i - 1]!.le);
+      }
+    }
+    if (existsSync(PROMTOOL_BIN)) {
+      const r = promtoolCheckMetrics(text);
+      assert.equal(r.status, 0, `${r.output}\n${text}`);
+    }
+  });
+
+  test('each collection replaces every series: nothing from the previous one is left', () => {
+    const aggs = [agg(1n, 'client', 5, 20_000)];
+    const m = createTcpMetrics({ probe: fakeProbe(aggs), identify });
+    assert.equal(m.collect().find((f) => f.name === 'maxpro_tcp_connections_opened')?.samples.length, 1);
+    aggs.length = 0;
+    assert.equal(m.collect().find((f) => f.name === 'maxpro_tcp_connections_opened')?.samples.length, 0);
+  });
+
+  test('label sets idle for 10 minutes are forgotten, making room under the cap', () => {
+    mock.timers.enable({ apis: ['Date'], now: 0 });
+    try {
+      const aggs = [agg(1n, 'client', 5, 20_000)];
+      const m = createTcpMetrics({ probe: fakeProbe(aggs), maxSeries: 1, identify });
+      const opened = (): string[] => renderExposition(m.collect(), 'prometheus').split('\n').filter((l) => l.startsWith('maxpro_tcp_connections_opened_total'));
+      assert.deepEqual(opened(), ['maxpro_tcp_connections_opened_total{direction="client",container="c1",pod="p1",namespace="ns\\"1",port_class="https",maxpro_overflow=""} 5']);
+      aggs[0] = agg(2n, 'client', 3, 20_000);
+      mock.timers.tick(5 * 60_000);
+      assert.deepEqual(opened(), ['maxpro_tcp_connections_opened_total{direction="client",container="",pod="",namespace="",port_class="",maxpro_overflow="true"} 3']);
+      // The sweep runs after a collection's admissions, so c1's slot frees for the collection after.
+      mock.timers.tick(10 * 60_000);
+      opened();
+      assert.equal(m.limiter.stats().expired, 1);
+      assert.deepEqual(opened(), ['maxpro_tcp_connections_opened_total{direction="client",container="c2",pod="p2",namespace="ns\\"1",port_class="https",maxpro_overflow=""} 3']);
+    } finally {
+      mock.timers.reset();
     }
   });
 
   test('turned-off labels merge aggregates', () => {
-    const registry = createMetricRegistry();
     const aggs = [agg(1n, 'client', 5, 20_000), agg(2n, 'client', 7, 40_000)];
-    createTcpMetrics({ probe: fakeProbe(aggs), registry, labels: ['namespace'], identify }).collect();
-    const text = registry.render();
+    const text = renderExposition(createTcpMetrics({ probe: fakeProbe(aggs), labels: ['namespace'], identify }).collect(), 'prometheus');
     assert.match(text, /maxpro_tcp_connections_opened_total\{direction="client",namespace="ns\\"1",maxpro_overflow=""\} 12/);
     assert.match(text, /maxpro_tcp_handshake_duration_seconds_count\{direction="client",namespace="ns\\"1",maxpro_overflow=""\} 12/);
-    assert.throws(() => createTcpMetrics({ probe: fakeProbe([]), registry: createMetricRegistry(), labels: ['node' as 'pod'] }), { code: 'MAXPRO_ERR_INVALID_ARGUMENT' });
+    assert.throws(() => createTcpMetrics({ probe: fakeProbe([]), labels: ['node' as 'pod'] }), { code: 'MAXPRO_ERR_INVALID_ARGUMENT' });
+  });
+
+  test('OpenMetrics: the same families, counters typed without _total', () => {
+    const om = renderExposition(createTcpMetrics({ probe: fakeProbe([agg(1n, 'server', 2, 5_000)]), identify }).collect(), 'openmetrics');
+    assert.match(om, /^# TYPE maxpro_tcp_connections_opened counter$/m);
+    assert.match(om, /^maxpro_tcp_connections_opened_total\{direction="server",container="c1",pod="p1",namespace="ns\\"1",port_class="https",maxpro_overflow=""\} 2$/m);
+    assert.ok(om.endsWith('# EOF\n'));
+  });
+});
+
+describe('tcp agent source families', () => {
+  test('names, labels and histogram seconds are the agent\'s', () => {
+    const g = Object.fromEntries(TCP_GLOBAL_COUNTERS.map((c) => [c, 0])) as ReturnType<TcpMetricsOptions['probe']['globals']>;
+    const fams = tcpAggregateFamilies({ portClassNames: ['other', 'https'], globals: () => g }, [agg(7n, 'client', 3, 20_000)], (id) => `/kubepods/${id}`);
+    const hs = fams.find((f) => f.name === 'maxpro_tcp_connect_duration_seconds');
+    assert.equal(hs?.type, 'histogram');
+    const [s] = hs.samples;
+    assert.deepEqual(s?.labels, { cgroup: '/kubepods/7', direction: 'client', port_class: 'https' });
+    assert.equal(s?.count, 3);
+    assert.ok(Math.abs(s!.sum - 3 * 20e-6) < 1e-12, String(s?.sum));
+    assert.equal(s?.buckets.at(-1)?.le, Infinity);
+    assert.deepEqual(fams.map((f) => f.name), [
+      'maxpro_tcp_connect_duration_seconds', 'maxpro_tcp_rtt_seconds', 'maxpro_tcp_connection_duration_seconds',
+      ...TCP_AGG_COUNTERS.map((c) => `maxpro_tcp_${c.replace(/[A-Z]/g, (x) => `_${x.toLowerCase()}`)}`), 'maxpro_tcp_node_events',
+    ]);
   });
 });
