@@ -170,7 +170,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     });
   };
 
-  const settings = (): SourceSettings => ({ tcp: plan.tcp });
+  const settings = (c: AgentConfig = cfg): SourceSettings => ({ tcp: plan.tcp, tcpMetrics: c.probes.tcp.metrics });
 
   const loadProbe = async (name: AgentProbeName): Promise<void> => {
     try {
@@ -178,7 +178,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
         const src = name === 'process'
           ? createProcessSource({ maxArgs: cfg.probes.process.maxArgs, maxArgBytes: cfg.probes.process.maxArgBytes, redactor, emit, onError: (err) => log(`process probe: ${String(err)}`) })
           : (tcpSource = createTcpSource({
-            policy: s.tcp, emit, cgroupPath: (id) => labeler.cgroupPath(id),
+            policy: s.tcp, metrics: s.tcpMetrics, emit, identify: (id) => labeler.identity(id),
             ...(pinDirReady ? { pinDir: cfg.agent.pinDir } : {}), keepPinned: () => cfg.agent.keepPinned, log,
           }));
         if (src === tcpSource && stream.tcpDemand()) tcpSource.setLiveDemand(stream.tcpDemand());
@@ -398,7 +398,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
           labeler.setWorkloads(next.workloads);
           redactor = createRedactor({ extraPatterns: next.redaction.extraPatterns });
         });
-        for (const name of manager.loaded()) await manager.reconfigure<SourceSettings>(name, settings());
+        for (const name of manager.loaded()) await manager.reconfigure<SourceSettings>(name, settings(next));
         if (runProbes) {
           for (const p of PROBES) {
             const loadedNow = sources.has(p);

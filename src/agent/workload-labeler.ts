@@ -8,12 +8,17 @@
 import { createCgroupResolver } from '../enrich/cgroup-resolver.js';
 import type { CgroupResolver } from '../enrich/cgroup-resolver.js';
 import { identifyCgroupPath } from '../enrich/container-identity.js';
+import type { WorkloadIdentity } from '../probes/tcp/tcp-identity.js';
 import type { AgentConfig } from './config/agent-config.js';
 import type { SelectorSubject } from './policy/selector.js';
 
 export interface WorkloadLabeler {
   subject(cgroupId: number, comm: string, exe?: string): SelectorSubject;
-  cgroupPath(cgroupId: number): string | undefined;
+  /**
+   * Metric labels of a cgroup: short container id (or systemd unit), pod UID,
+   * the `workloads` namespace and the path; empty strings where unknown.
+   */
+  identity(cgroupId: number): WorkloadIdentity;
   /** Replaces the static workload table (reload). */
   setWorkloads(w: AgentConfig['workloads']): void;
   /** The subject of a cgroup path under the current workload table (no comm/exe). */
@@ -21,6 +26,8 @@ export interface WorkloadLabeler {
 }
 
 const MAX_CACHE = 8192;
+const HEX64 = /^[0-9a-f]{64}$/;
+const NO_IDENTITY: WorkloadIdentity = Object.freeze({ container: '', pod: '', namespace: '', cgroupPath: '' });
 
 /**
  * What selectors see of a cgroup, from its v2 path alone: container and pod
@@ -52,14 +59,23 @@ export function createWorkloadLabeler(workloads: AgentConfig['workloads'], resol
       res = createCgroupResolver();
     } catch { /* no cgroup2: labels from comm only */ }
   }
-  const cache = new Map<number, { path: string | undefined; base: SelectorSubject }>();
+  interface Entry { path: string | undefined; base: SelectorSubject; identity: WorkloadIdentity }
+  const cache = new Map<number, Entry>();
 
-  const build = (id: number): { path: string | undefined; base: SelectorSubject } => {
+  const build = (id: number): Entry => {
     const path = res?.resolve(id);
-    return { path, base: path === undefined ? { labels: {}, attributes: {} } : pathSubject(path, table) };
+    if (path === undefined) return { path, base: { labels: {}, attributes: {} }, identity: NO_IDENTITY };
+    const base = pathSubject(path, table);
+    const ident = identifyCgroupPath(path);
+    // Container ids in their short form (as `docker ps` shows them); unit and LXC ids as they are.
+    const identity: WorkloadIdentity = {
+      container: HEX64.test(ident.id) ? ident.id.slice(0, 12) : ident.id,
+      pod: base.attributes.pod ?? '', namespace: base.attributes.namespace ?? '', cgroupPath: path,
+    };
+    return { path, base, identity };
   };
 
-  const lookup = (id: number): { path: string | undefined; base: SelectorSubject } => {
+  const lookup = (id: number): Entry => {
     let c = cache.get(id);
     if (!c) {
       c = build(id);
@@ -77,7 +93,7 @@ export function createWorkloadLabeler(workloads: AgentConfig['workloads'], resol
       const { base } = lookup(id);
       return { labels: base.labels, attributes: { ...base.attributes, comm, ...(exe ? { exe } : {}) } };
     },
-    cgroupPath: (id) => lookup(id).path,
+    identity: (id) => lookup(id).identity,
     pathSubject: (path) => pathSubject(path, table),
     setWorkloads(w) {
       table = w;

@@ -17,6 +17,10 @@ const regexString = z.string().superRefine((v, ctx) => {
 
 const listen = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:9464');
 
+// The labels of `createTcpMetrics` (probes/tcp/tcp-metrics.ts); `direction` is always present.
+const TCP_METRIC_LABELS = ['cgroup', 'container', 'pod', 'namespace', 'port_class'] as const;
+const TCP_METRICS_DEFAULT = (): { labels: (typeof TCP_METRIC_LABELS)[number][]; maxSeries: number } => ({ labels: [...TCP_METRIC_LABELS], maxSeries: 500 });
+
 const headers = z.record(z.string(), z.string()).default({});
 
 const queue = {
@@ -42,10 +46,16 @@ export const AGENT_CONFIG_SCHEMA = z.object({
     tcp: z.object({
       enabled: z.boolean().default(true),
       aggregateIntervalMs: z.number().int().min(100).max(600_000).default(5000).describe('How often aggregates are read from the kernel.'),
-    }).strict().default(() => ({ enabled: true, aggregateIntervalMs: 5000 })),
+      metrics: z.object({
+        labels: z.array(z.enum(TCP_METRIC_LABELS)).default(() => [...TCP_METRIC_LABELS])
+          .describe('Labels of the TCP aggregate metrics besides direction (always present).'),
+        maxSeries: z.number().int().min(1).max(100_000).default(500)
+          .describe('Most label sets kept; the rest fold into one overflow series per direction (maxpro_overflow="true").'),
+      }).strict().default(TCP_METRICS_DEFAULT),
+    }).strict().default(() => ({ enabled: true, aggregateIntervalMs: 5000, metrics: TCP_METRICS_DEFAULT() })),
   }).strict().default(() => ({
     process: { enabled: true, maxArgs: 128, maxArgBytes: 4096 },
-    tcp: { enabled: true, aggregateIntervalMs: 5000 },
+    tcp: { enabled: true, aggregateIntervalMs: 5000, metrics: TCP_METRICS_DEFAULT() },
   })),
   policy: POLICY_SET_SCHEMA.default(() => DEFAULT_POLICY()).describe(
     'Default: keep every process event; of TCP, keep failed connects and handshakes over 200 ms (the kernel aggregates count every connection).',

@@ -3,12 +3,15 @@
 import type { MetricFamily } from '../../exporters/openmetrics/metric-family.js';
 import type { CgroupFilter } from '../../probes/cgroup-filter.js';
 import type { AgentProbeName } from '../agent-event.js';
+import type { AgentConfig } from '../config/agent-config.js';
 import type { TcpKernelPolicy } from '../policy/policy-planner.js';
 import type { ManagedProbe } from '../probe-manager.js';
 
 /** Settings a source can change live. */
 export interface SourceSettings {
   tcp: TcpKernelPolicy;
+  /** Labels and series cap of the TCP aggregate metrics. */
+  tcpMetrics: AgentConfig['probes']['tcp']['metrics'];
 }
 
 export interface AgentSource extends ManagedProbe<SourceSettings> {

@@ -2,19 +2,20 @@
 /**
  * The TCP probe as an agent source: connection records (as the pushed-down
  * policy lets through) and the in-kernel aggregates (handshake, RTT and
- * lifetime histograms and counters per cgroup, direction and port class).
+ * lifetime histograms and counters per cgroup, direction and port class),
+ * exported through `createTcpMetrics` with the configured labels and cap.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTcpProbe } from '../../probes/tcp/tcp-probe.js';
-import type { TcpPolicy, TcpProbe } from '../../probes/tcp/tcp-probe.js';
+import type { TcpPolicy } from '../../probes/tcp/tcp-probe.js';
 import type { TcpEvent } from '../../probes/tcp/tcp-event.js';
-import { TCP_AGG_COUNTERS, readTcpAggregates } from '../../probes/tcp/tcp-aggregates.js';
+import { readTcpAggregates } from '../../probes/tcp/tcp-aggregates.js';
 import type { TcpAggregate } from '../../probes/tcp/tcp-aggregates.js';
 import { bpfObjectPath } from '../../ebpf/index.js';
 import type { BpfMap } from '../../ebpf/index.js';
-import { tcpHistogramSample } from '../../probes/tcp/tcp-metrics.js';
-import type { HistogramSample, MetricFamily } from '../../exporters/openmetrics/metric-family.js';
+import { createTcpMetrics } from '../../probes/tcp/tcp-metrics.js';
+import type { TcpMetrics, TcpWorkload } from '../../probes/tcp/tcp-metrics.js';
 import { memoAttributes } from '../agent-event.js';
 import type { AgentEvent } from '../agent-event.js';
 import type { TcpKernelPolicy } from '../policy/policy-planner.js';
@@ -28,8 +29,10 @@ import type { PinnedAggregates, PinnedAggregateStats } from './pinned-aggregates
 export interface TcpSourceOptions {
   policy: TcpKernelPolicy;
   emit(e: AgentEvent): void;
-  /** cgroup id -> path, for the aggregate labels. */
-  cgroupPath(id: number): string | undefined;
+  /** Cgroup id -> path and workload, for the aggregate labels (cheap: called per aggregate per scrape). */
+  identify(id: number): TcpWorkload;
+  /** Labels and series cap of the aggregate metrics. */
+  metrics: SourceSettings['tcpMetrics'];
   /** bpffs directory: the aggregate map is pinned there and carried across restarts. None: no pinning. */
   pinDir?: string;
   /** Read at unload: leave the pinned map in place. */
@@ -88,15 +91,6 @@ export function tcpToAgentEvent(e: TcpEvent): AgentEvent {
   return { ...base, comm: '', name: names[e.type] ?? `tcp.${e.type}`, fields: {}, attributes: memoAttributes(() => ({ ...net, 'tcp.state': e.state, 'tcp.reason': e.reason })) };
 }
 
-const COUNTER_HELP: Partial<Record<string, string>> = {
-  opens: 'Handshakes completed (connects or accepts).', connectFailed: 'Connects that failed.', closes: 'Tracked connections closed.',
-  retransmits: 'Segments retransmitted.', resetsReceived: 'Connections closed by a received reset.',
-};
-
-function snake(s: string): string {
-  return s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-}
-
 /** The live aggregates plus what a previous run left in user space (see pinned-aggregates.ts). */
 export function readWithBaseline(live: BpfMap, pinned: PinnedAggregates | undefined): TcpAggregate[] {
   if (!pinned || pinned.stats().baseline === 0) return readTcpAggregates(live);
@@ -110,34 +104,6 @@ export function readWithBaseline(live: BpfMap, pinned: PinnedAggregates | undefi
     },
   };
   return readTcpAggregates(view);
-}
-
-export function tcpAggregateFamilies(probe: Pick<TcpProbe, 'portClassNames' | 'globals'>, aggs: TcpAggregate[], cgroupPath: (id: number) => string | undefined): MetricFamily[] {
-  const hs: HistogramSample[] = [], rtt: HistogramSample[] = [], life: HistogramSample[] = [];
-  const counters = new Map<string, { labels: Record<string, string>; value: number }[]>();
-  for (const a of aggs) {
-    const id = Number(a.cgroupId);
-    const labels = { cgroup: cgroupPath(id) ?? String(id), direction: a.dir, port_class: probe.portClassNames[a.portClass] ?? String(a.portClass) };
-    hs.push(tcpHistogramSample(labels, a.handshake));
-    rtt.push(tcpHistogramSample(labels, a.rtt));
-    life.push(tcpHistogramSample(labels, a.lifetime));
-    for (const c of TCP_AGG_COUNTERS) {
-      const list = counters.get(c) ?? [];
-      list.push({ labels, value: a.counters[c] });
-      counters.set(c, list);
-    }
-  }
-  const out: MetricFamily[] = [
-    { name: 'maxpro_tcp_connect_duration_seconds', type: 'histogram', unit: 'seconds', help: 'TCP handshake latency: connect() to ESTABLISHED (client), SYN-ACK to ACK (server).', samples: hs },
-    { name: 'maxpro_tcp_rtt_seconds', type: 'histogram', unit: 'seconds', help: 'Smoothed TCP round-trip time at close.', samples: rtt },
-    { name: 'maxpro_tcp_connection_duration_seconds', type: 'histogram', unit: 'seconds', help: 'TCP connection lifetime, open to close.', samples: life },
-  ];
-  for (const [c, samples] of counters) {
-    out.push({ name: `maxpro_tcp_${snake(c)}`, type: 'counter', help: COUNTER_HELP[c] ?? `TCP aggregate counter ${c}.`, samples });
-  }
-  const g = probe.globals();
-  out.push({ name: 'maxpro_tcp_node_events', type: 'counter', help: 'Machine-wide TCP counters, by kind.', samples: Object.entries(g).map(([kind, value]) => ({ labels: { kind: snake(kind) }, value })) });
-  return out;
 }
 
 export interface TcpSource extends AgentSource {
@@ -174,6 +140,13 @@ export function createTcpSource(options: TcpSourceOptions): TcpSource {
       options.log?.(`tcp: aggregates not pinned (counts restart from zero next time): ${err instanceof Error ? err.message : String(err)}`);
     }
   }
+  const metricsFor = (m: SourceSettings['tcpMetrics']): TcpMetrics => createTcpMetrics({
+    probe, labels: m.labels, maxSeries: m.maxSeries, identify: (id) => options.identify(Number(id)),
+    // The pinned baseline keeps counters monotonic across agent restarts.
+    aggregates: () => readWithBaseline(probe.object.map('tcp_aggs'), pinned),
+  });
+  let metricsConfig = options.metrics;
+  let metrics = metricsFor(metricsConfig);
   const ids = new Set<number>();
   for (const p of probe.object.programs.values()) {
     const id = programIdOfFd(p.fd);
@@ -203,11 +176,16 @@ export function createTcpSource(options: TcpSourceOptions): TcpSource {
       }
       return { runTimeNs: Number(runTimeNs), runCount: Number(runCount) };
     },
-    metrics: () => tcpAggregateFamilies(probe, readWithBaseline(probe.object.map('tcp_aggs'), pinned), options.cgroupPath),
+    metrics: () => metrics.collect(),
     flush: () => probe.flush(),
     reconfigure(s: SourceSettings) {
       policy = s.tcp;
       probe.setPolicy(toTcpPolicy(policy, live));
+      // New labels or cap: a fresh limiter (series are re-admitted at the next scrape).
+      if (JSON.stringify(s.tcpMetrics) !== JSON.stringify(metricsConfig)) {
+        metricsConfig = s.tcpMetrics;
+        metrics = metricsFor(metricsConfig);
+      }
     },
     setLiveDemand(d) {
       const was = toTcpPolicy(policy, live);

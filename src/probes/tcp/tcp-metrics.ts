@@ -2,10 +2,12 @@
 /**
  * TCP probe aggregates as metric families (the snapshot model of
  * `exporters/openmetrics`): handshake, RTT and lifetime histograms and
- * connection counters per direction, with bounded labels (container, pod,
- * namespace, port class: each can be turned off), plus machine-wide drop and
- * reset counts by reason. Series past the cap go to one overflow series per
- * direction, and the overflow is counted.
+ * connection counters per direction, with bounded labels (cgroup path,
+ * container, pod, namespace, port class: each can be turned off), plus
+ * machine-wide drop and reset counts by reason and the probe's global
+ * counters. Series past the cap go to one overflow series per direction, and
+ * the overflow is counted. The agent (agent/sources/tcp-source.ts) and the
+ * bench use this one mapping.
  */
 import { createCardinalityLimiter, OVERFLOW_LABEL } from '../../lib/cardinality-limiter.js';
 import type { CardinalityLimiter } from '../../lib/cardinality-limiter.js';
@@ -18,16 +20,24 @@ import type { TcpProbe } from './tcp-probe.js';
 import type { TcpAggCounter, TcpAggregate } from './tcp-aggregates.js';
 
 /** Labels an aggregate can carry besides `direction`. */
-export type TcpLabel = 'container' | 'pod' | 'namespace' | 'port_class';
+export type TcpLabel = 'cgroup' | 'container' | 'pod' | 'namespace' | 'port_class';
+
+/** Every label createTcpMetrics knows besides `direction`, in wire order. */
+export const TCP_LABELS: readonly TcpLabel[] = ['cgroup', 'container', 'pod', 'namespace', 'port_class'];
+
+/** What `identify` says about a cgroup; `cgroupPath` feeds the `cgroup` label (empty or absent: the id). */
+export type TcpWorkload = Pick<WorkloadIdentity, 'container' | 'pod' | 'namespace'> & Partial<Pick<WorkloadIdentity, 'cgroupPath'>>;
 
 export interface TcpMetricsOptions {
   probe: Pick<TcpProbe, 'aggregates' | 'dropReasons' | 'resetReasons' | 'globals' | 'stats' | 'portClassNames'>;
-  /** Labels kept. Default all four. */
+  /** Labels kept. Default container, pod, namespace and port_class (no cgroup). */
   labels?: readonly TcpLabel[];
   /** Most label sets per direction before the overflow series. Default 500. */
   maxSeries?: number;
   /** Cgroup id -> workload (see createTcpIdentity). Default: every label empty. */
-  identify?(cgroupId: bigint): Pick<WorkloadIdentity, 'container' | 'pod' | 'namespace'>;
+  identify?(cgroupId: bigint): TcpWorkload;
+  /** Where aggregates come from. Default `probe.aggregates()`; the agent adds its pinned baseline. */
+  aggregates?(): TcpAggregate[];
 }
 
 export interface TcpMetrics extends MetricsSource {
@@ -36,7 +46,7 @@ export interface TcpMetrics extends MetricsSource {
   readonly limiter: CardinalityLimiter;
 }
 
-const ALL_LABELS: readonly TcpLabel[] = ['container', 'pod', 'namespace', 'port_class'];
+const DEFAULT_LABELS: readonly TcpLabel[] = ['container', 'pod', 'namespace', 'port_class'];
 const NS_PER_S = 1e9;
 
 /** A kernel histogram (nanoseconds) as a Prometheus histogram sample in seconds. */
@@ -49,6 +59,7 @@ const COUNTERS: readonly [TcpAggCounter, string, string][] = [
   ['opens', 'maxpro_tcp_connections_opened', 'TCP handshakes completed (connects on clients, accepts on servers).'],
   ['connectFailed', 'maxpro_tcp_connect_failures', 'Connects that went from SYN_SENT to CLOSE (refused, timed out, aborted).'],
   ['closes', 'maxpro_tcp_connections_closed', 'Tracked connections closed.'],
+  ['closeErrors', 'maxpro_tcp_close_errors', 'Connections closed with an error set on the socket (reset, timeout, ...).'],
   ['resetsReceived', 'maxpro_tcp_resets_received', 'Connections ended by a received RST.'],
   ['retransmits', 'maxpro_tcp_retransmits', 'Segments retransmitted.'],
   ['synRetransmits', 'maxpro_tcp_syn_retransmits', 'SYNs retransmitted: the client side of SYN drops.'],
@@ -58,6 +69,10 @@ const COUNTERS: readonly [TcpAggCounter, string, string][] = [
   ['bytesAcked', 'maxpro_tcp_sent_bytes', 'Bytes sent and acknowledged, counted at close.'],
   ['bytesReceived', 'maxpro_tcp_received_bytes', 'Bytes received, counted at close.'],
 ];
+
+function snake(s: string): string {
+  return s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
 
 interface Group {
   labels: Record<string, string>;
@@ -70,21 +85,24 @@ interface Group {
 /** Creates the TCP metrics source. May throw `InvalidArgumentError`. */
 export function createTcpMetrics(options: TcpMetricsOptions): TcpMetrics {
   const { probe } = options;
-  const labels = options.labels ?? ALL_LABELS;
-  for (const l of labels) if (!ALL_LABELS.includes(l)) throw new InvalidArgumentError(`tcp metrics: unknown label ${l}`);
-  const labelNames = ['direction', ...ALL_LABELS.filter((l) => labels.includes(l)), OVERFLOW_LABEL];
+  const labels = options.labels ?? DEFAULT_LABELS;
+  for (const l of labels) if (!TCP_LABELS.includes(l)) throw new InvalidArgumentError(`tcp metrics: unknown label ${l}`);
+  const labelNames = ['direction', ...TCP_LABELS.filter((l) => labels.includes(l)), OVERFLOW_LABEL];
   const limiter = createCardinalityLimiter({ maxSeries: options.maxSeries ?? 500 });
-  const identify = options.identify ?? ((): Pick<WorkloadIdentity, 'container' | 'pod' | 'namespace'> => ({ container: '', pod: '', namespace: '' }));
+  const identify = options.identify ?? ((): TcpWorkload => ({ container: '', pod: '', namespace: '' }));
+  const aggregates = options.aggregates ?? ((): TcpAggregate[] => probe.aggregates() as TcpAggregate[]);
 
   return {
     limiter,
     collect(): MetricFamily[] {
       const groups = new Map<string, Group>();
       let overflowed = 0;
-      for (const a of probe.aggregates() as TcpAggregate[]) {
+      for (const a of aggregates()) {
         const who = identify(a.cgroupId);
         // Insertion order is the label order on the wire.
         const full: Record<string, string> = { direction: a.dir };
+        // An unresolved id still gets a series of its own (the cap bounds them).
+        if (labels.includes('cgroup')) full['cgroup'] = who.cgroupPath || String(a.cgroupId);
         if (labels.includes('container')) full['container'] = who.container;
         if (labels.includes('pod')) full['pod'] = who.pod;
         if (labels.includes('namespace')) full['namespace'] = who.namespace;
@@ -115,9 +133,10 @@ export function createTcpMetrics(options: TcpMetricsOptions): TcpMetrics {
         if (d.syns > 0) synDrops.push({ labels: { reason: d.name }, value: d.syns });
       }
       const st = probe.stats();
+      const globals = probe.globals();
       return [
         { name: 'maxpro_tcp_handshake_duration_seconds', type: 'histogram', unit: 'seconds',
-          help: 'TCP handshake time: connect() to ESTABLISHED on clients, SYN-ACK to ACK on servers.',
+          help: 'TCP handshake time: on clients connect() (or the SYN) to ESTABLISHED, on servers SYN-ACK to ACK.',
           samples: gs.map((g) => tcpHistogramSample(g.labels, g.handshake)) },
         { name: 'maxpro_tcp_rtt_seconds', type: 'histogram', unit: 'seconds', help: 'Smoothed round-trip time of TCP connections at close.',
           samples: gs.map((g) => tcpHistogramSample(g.labels, g.rtt)) },
@@ -130,6 +149,8 @@ export function createTcpMetrics(options: TcpMetricsOptions): TcpMetrics {
         { name: 'maxpro_tcp_syn_drops', type: 'counter', help: 'SYN segments dropped by the kernel, by skb drop reason.', samples: synDrops },
         { name: 'maxpro_tcp_resets_sent', type: 'counter', help: 'RSTs sent, by reason.',
           samples: probe.resetReasons().map((r) => ({ labels: { reason: r.name }, value: r.count })) },
+        { name: 'maxpro_tcp_node_events', type: 'counter', help: 'Machine-wide TCP counters of the probe, by kind.',
+          samples: Object.entries(globals).map(([kind, value]) => ({ labels: { kind: snake(kind) }, value })) },
         { name: 'maxpro_tcp_probe_lost_records', type: 'counter', help: 'TCP probe records lost (ring buffer full, reader queue full).',
           samples: [{ labels: {}, value: Object.values(st.kernelDrops).reduce((s, v) => s + Number(v), 0) + st.readerDrops }] },
         { name: 'maxpro_tcp_overflow_aggregates', type: 'gauge',

@@ -134,7 +134,7 @@ describe('agent policy with the TCP probe', { skip: skipReason() }, () => {
   });
 
   const histCount = (cgroupSuffix: string): number => {
-    const fam = agent.collect().find((f) => f.name === 'maxpro_tcp_connect_duration_seconds');
+    const fam = agent.collect().find((f) => f.name === 'maxpro_tcp_handshake_duration_seconds');
     assert.ok(fam && fam.type === 'histogram');
     return fam.samples.filter((s) => s.labels.cgroup === `${base}/${cgroupSuffix}` && s.labels.direction === 'client').reduce((n, s) => n + s.count, 0);
   };
@@ -160,7 +160,7 @@ describe('agent policy with the TCP probe', { skip: skipReason() }, () => {
   });
 
   test('the connect-latency histogram reaches Prometheus with the expected counts', { skip: prometheusSkip() }, async () => {
-    const q = (c: string, le: string) => `sum(maxpro_tcp_connect_duration_seconds_bucket{cgroup="${base}/${c}",direction="client",le="${le}"})`;
+    const q = (c: string, le: string) => `sum(maxpro_tcp_handshake_duration_seconds_bucket{cgroup="${base}/${c}",direction="client",le="${le}"})`;
     const slowInf = await prom!.waitFor(q('slow', '+Inf'), (r) => r[0]?.value[1] === '3');
     assert.equal(slowInf[0]?.value[1], '3');
     const fastInf = await prom!.waitFor(q('fast', '+Inf'), (r) => r[0]?.value[1] === '5');
@@ -173,7 +173,7 @@ describe('agent policy with the TCP probe', { skip: skipReason() }, () => {
     assert.equal(slowLow?.value[1], '0');
     const [slowHigh] = await prom!.query(q('slow', '4.294967296'));
     assert.equal(slowHigh?.value[1], '3');
-    const [count] = await prom!.query(`sum(maxpro_tcp_connect_duration_seconds_count{cgroup="${base}/slow"})`);
+    const [count] = await prom!.query(`sum(maxpro_tcp_handshake_duration_seconds_count{cgroup="${base}/slow"})`);
     assert.equal(count?.value[1], '3');
     // The agent's whole exposition passes promtool, self-metrics included.
     const text = await (await fetch(`${agent.url}/metrics`)).text();

@@ -26,14 +26,14 @@ async function connects(cgroupDir: string, port: number, n: number): Promise<voi
 }
 
 function count(fams: MetricFamily[], cgroup: string): number {
-  const f = fams.find((x) => x.name === 'maxpro_tcp_connect_duration_seconds');
+  const f = fams.find((x) => x.name === 'maxpro_tcp_handshake_duration_seconds');
   if (!f || f.type !== 'histogram') return -1;
   return f.samples.filter((s) => s.labels.cgroup === cgroup && s.labels.direction === 'client').reduce((n, s) => n + s.count, 0);
 }
 
 function parseCount(text: string, cgroup: string): number {
   let n = 0;
-  for (const m of text.matchAll(/^maxpro_tcp_connect_duration_seconds_count\{([^}]*)\} (\d+)$/gm)) {
+  for (const m of text.matchAll(/^maxpro_tcp_handshake_duration_seconds_count\{([^}]*)\} (\d+)$/gm)) {
     if (m[1]!.includes(`cgroup="${cgroup}"`) && m[1]!.includes('direction="client"')) n += Number(m[2]);
   }
   return n;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// The serial probe manager and the agent's HTTP endpoints (pprof, health, stream).
+// The serial probe manager, the agent's HTTP endpoints (pprof, health, stream) and its TCP metric labels.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
@@ -10,6 +10,15 @@ import { createLiveStream } from '../../../src/agent/http/live-stream.js';
 import type { AgentEvent } from '../../../src/agent/agent-event.js';
 import { createSelfMetrics } from '../../../src/agent/self-metrics.js';
 import { addU64 } from '../../../src/agent/sources/pinned-aggregates.js';
+import { createWorkloadLabeler } from '../../../src/agent/workload-labeler.js';
+import { parseConfigText } from '../../../src/agent/config/load-config.js';
+import { createTcpMetrics } from '../../../src/probes/tcp/tcp-metrics.js';
+import type { TcpMetricsOptions } from '../../../src/probes/tcp/tcp-metrics.js';
+import { TCP_AGG_COUNTERS, TCP_GLOBAL_COUNTERS } from '../../../src/probes/tcp/tcp-aggregates.js';
+import type { TcpAggregate } from '../../../src/probes/tcp/tcp-aggregates.js';
+import { renderExposition } from '../../../src/exporters/openmetrics/exposition.js';
+import { createLogLinearHistogram } from '../../../src/lib/histogram/index.js';
+import type { CgroupResolver } from '../../../src/enrich/cgroup-resolver.js';
 
 describe('probe manager', () => {
   test('operations run one at a time, in order, each answering its caller', async () => {
@@ -135,4 +144,59 @@ test('addU64 adds u64 counters element-wise', () => {
   assert.equal(s.getBigUint64(0, true), 2n ** 40n + 5n);
   assert.equal(s.getBigUint64(8, true), 7n);
   assert.throws(() => addU64(a, new Uint8Array(8)), /addU64/);
+});
+
+describe('agent tcp metrics', () => {
+  const POD = '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
+  const CTR = 'a'.repeat(64);
+  const paths = new Map<number, string>([
+    [10, '/system.slice/postgres.service'],
+    [11, `/kubepods.slice/kubepods-pod${POD.replaceAll('-', '_')}.slice/cri-containerd-${CTR}.scope`],
+    [12, '/maxpro-test/slow'],
+  ]);
+  let resolves = 0;
+  const resolver: CgroupResolver = {
+    root: '/sys/fs/cgroup', idOf: () => undefined, stats: () => ({ entries: paths.size, hits: 0, misses: 0, rescans: 0, overflow: 0 }),
+    resolve: (id) => { resolves++; return paths.get(id); },
+  };
+  const agg = (cgroupId: bigint, opens: number): TcpAggregate => {
+    const counters = Object.fromEntries(TCP_AGG_COUNTERS.map((c) => [c, 0])) as TcpAggregate['counters'];
+    counters.opens = opens;
+    return { cgroupId, dir: 'client', portClass: 1, counters, handshake: createLogLinearHistogram(), rtt: createLogLinearHistogram(), lifetime: createLogLinearHistogram() };
+  };
+  const probe: TcpMetricsOptions['probe'] = {
+    portClassNames: ['other', 'postgres'], aggregates: () => [],
+    globals: () => Object.fromEntries(TCP_GLOBAL_COUNTERS.map((c) => [c, 0])) as ReturnType<TcpMetricsOptions['probe']['globals']>,
+    dropReasons: () => [], resetReasons: () => [],
+    stats: () => ({
+      records: 0, undecodable: 0, handlerErrors: 0, readerDrops: 0, kernelDrops: { ringbuf_full: 0n, output_failed: 0n, helper_failed: 0n, map_full: 0n },
+      reader: { records: 0, batches: 0, bytes: 0, queueDrops: 0, oversizeDrops: 0, callbackErrors: 0 },
+    }),
+  };
+
+  test('labels from the enrichment, the configured cap with its overflow series, identities cached per cgroup id', () => {
+    const { config } = parseConfigText('probes:\n  tcp:\n    metrics:\n      maxSeries: 2\nworkloads:\n  - cgroup: /maxpro-test\n    namespace: test\n', 'agent.yaml');
+    const labeler = createWorkloadLabeler(config.workloads, resolver);
+    const aggs = [agg(10n, 5), agg(11n, 7), agg(12n, 3), agg(13n, 1)];
+    // As tcp-source.ts wires it: the configured labels and cap, the labeler's identity, the aggregates source.
+    const m = createTcpMetrics({
+      probe, labels: config.probes.tcp.metrics.labels, maxSeries: config.probes.tcp.metrics.maxSeries,
+      identify: (id) => labeler.identity(Number(id)), aggregates: () => aggs,
+    });
+    const opened = (): string[] => renderExposition(m.collect(), 'prometheus').split('\n').filter((l) => l.startsWith('maxpro_tcp_connections_opened_total'));
+    assert.deepEqual(opened(), [
+      'maxpro_tcp_connections_opened_total{direction="client",cgroup="/system.slice/postgres.service",container="/system.slice/postgres.service",pod="",namespace="",port_class="postgres",maxpro_overflow=""} 5',
+      `maxpro_tcp_connections_opened_total{direction="client",cgroup="${paths.get(11)}",container="${CTR.slice(0, 12)}",pod="${POD}",namespace="",port_class="postgres",maxpro_overflow=""} 7`,
+      'maxpro_tcp_connections_opened_total{direction="client",cgroup="",container="",pod="",namespace="",port_class="",maxpro_overflow="true"} 4',
+    ]);
+    const text = renderExposition(m.collect(), 'prometheus');
+    assert.match(text, /^maxpro_tcp_overflow_aggregates 2$/m);
+    // Resolved ids are looked up once; the unresolved one (13) again on each scrape, as the resolver rescans.
+    const before = resolves;
+    m.collect();
+    assert.equal(resolves - before, 1);
+    // A config without the cgroup label and a larger cap: the test cgroup gets its workloads namespace.
+    const wide = createTcpMetrics({ probe, labels: ['namespace'], maxSeries: 10, identify: (id) => labeler.identity(Number(id)), aggregates: () => aggs });
+    assert.match(renderExposition(wide.collect(), 'prometheus'), /^maxpro_tcp_connections_opened_total\{direction="client",namespace="test",maxpro_overflow=""\} 3$/m);
+  });
 });

@@ -32,6 +32,7 @@ describe('agent config', () => {
     assert.equal(config.agent.pinDir, '/sys/fs/bpf/maxpro');
     assert.equal(config.policy.default, 'keep');
     assert.equal(config.probes.tcp.enabled, true);
+    assert.deepEqual(config.probes.tcp.metrics, { labels: ['cgroup', 'container', 'pod', 'namespace', 'port_class'], maxSeries: 500 });
     assert.equal(config.exporters.otlp.enabled, false);
   });
 
@@ -49,6 +50,8 @@ describe('agent config', () => {
     { name: 'rate limit on drop', text: 'policy:\n  rules:\n    - name: r\n      action: drop\n      rateLimit: { perSecond: 5 }\n', line: 5, reason: /rateLimit applies only to action keep/ },
     { name: 'duplicate policy', text: 'policy:\n  rules:\n    - { name: a, action: keep }\n    - { name: a, action: drop }\n', line: 4, reason: /duplicate policy name/ },
     { name: 'bad listen address', text: 'http:\n  listen: localhost\n', line: 2, reason: /host:port/ },
+    { name: 'unknown tcp metric label', text: 'probes:\n  tcp:\n    metrics:\n      labels: [pod, node]\n', line: 4, reason: /probes\.tcp\.metrics\.labels\[1\]: .*expected one of "cgroup"/ },
+    { name: 'non-positive tcp series cap', text: 'probes:\n  tcp:\n    metrics:\n      maxSeries: 0\n', line: 4, reason: /probes\.tcp\.metrics\.maxSeries: .*>=\s*1/ },
     { name: 'yaml syntax', text: 'agent:\n  pinDir: [\n', line: 3, reason: /\(yaml\)/ },
   ];
   for (const c of bad) {

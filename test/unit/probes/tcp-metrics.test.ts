@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // TCP aggregates as metric families: names, labels, the series cap with its overflow series and idle expiry, and valid exposition.
+// The agent exports through the same mapping (agent/sources/tcp-source.ts).
 import { describe, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -8,7 +9,6 @@ import type { TcpMetricsOptions } from '../../../src/probes/tcp/tcp-metrics.js';
 import { TCP_AGG_COUNTERS, TCP_GLOBAL_COUNTERS } from '../../../src/probes/tcp/tcp-aggregates.js';
 import type { TcpAggregate } from '../../../src/probes/tcp/tcp-aggregates.js';
 import { renderExposition } from '../../../src/exporters/openmetrics/exposition.js';
-import { tcpAggregateFamilies } from '../../../src/agent/sources/tcp-source.js';
 import { createLogLinearHistogram, recordValue } from '../../../src/lib/histogram/index.js';
 import { PROMTOOL_BIN, promtoolCheckMetrics } from '../../helpers/prometheus.js';
 
@@ -47,12 +47,12 @@ describe('tcp metrics', () => {
       '# TYPE maxpro_tcp_handshake_duration_seconds histogram',
       '# TYPE maxpro_tcp_rtt_seconds histogram',
       '# TYPE maxpro_tcp_connection_duration_seconds histogram',
-      ...['connections_opened', 'connect_failures', 'connections_closed', 'resets_received', 'retransmits', 'syn_retransmits',
+      ...['connections_opened', 'connect_failures', 'connections_closed', 'close_errors', 'resets_received', 'retransmits', 'syn_retransmits',
         'synack_retransmits', 'drops', 'listen_overflows', 'sent_bytes', 'received_bytes', 'segment_drops', 'syn_drops', 'resets_sent',
-        'probe_lost_records'].map((n) => `# TYPE maxpro_tcp_${n}_total counter`),
+        'node_events', 'probe_lost_records'].map((n) => `# TYPE maxpro_tcp_${n}_total counter`),
       '# TYPE maxpro_tcp_overflow_aggregates gauge',
     ]);
-    assert.match(text, /^# HELP maxpro_tcp_handshake_duration_seconds TCP handshake time: connect\(\) to ESTABLISHED on clients, SYN-ACK to ACK on servers\.$/m);
+    assert.match(text, /^# HELP maxpro_tcp_handshake_duration_seconds TCP handshake time: on clients connect\(\) \(or the SYN\) to ESTABLISHED, on servers SYN-ACK to ACK\.$/m);
     assert.match(text, /^# HELP maxpro_tcp_connections_opened_total TCP handshakes completed \(connects on clients, accepts on servers\)\.$/m);
   });
 
@@ -129,20 +129,27 @@ describe('tcp metrics', () => {
   });
 });
 
-describe('tcp agent source families', () => {
-  test('names, labels and histogram seconds are the agent\'s', () => {
-    const g = Object.fromEntries(TCP_GLOBAL_COUNTERS.map((c) => [c, 0])) as ReturnType<TcpMetricsOptions['probe']['globals']>;
-    const fams = tcpAggregateFamilies({ portClassNames: ['other', 'https'], globals: () => g }, [agg(7n, 'client', 3, 20_000)], (id) => `/kubepods/${id}`);
-    const hs = fams.find((f) => f.name === 'maxpro_tcp_connect_duration_seconds');
-    assert.equal(hs?.type, 'histogram');
-    const [s] = hs.samples;
-    assert.deepEqual(s?.labels, { cgroup: '/kubepods/7', direction: 'client', port_class: 'https' });
-    assert.equal(s?.count, 3);
-    assert.ok(Math.abs(s!.sum - 3 * 20e-6) < 1e-12, String(s?.sum));
-    assert.equal(s?.buckets.at(-1)?.le, Infinity);
-    assert.deepEqual(fams.map((f) => f.name), [
-      'maxpro_tcp_connect_duration_seconds', 'maxpro_tcp_rtt_seconds', 'maxpro_tcp_connection_duration_seconds',
-      ...TCP_AGG_COUNTERS.map((c) => `maxpro_tcp_${c.replace(/[A-Z]/g, (x) => `_${x.toLowerCase()}`)}`), 'maxpro_tcp_node_events',
+describe('tcp metrics: the agent\'s options', () => {
+  test('cgroup label: the path, else the id; folded into the overflow series like the others', () => {
+    const aggs = [agg(7n, 'client', 3, 20_000), agg(8n, 'client', 2, 20_000), agg(9n, 'client', 1, 20_000)];
+    const who = (id: bigint): { container: string; pod: string; namespace: string; cgroupPath?: string } =>
+      (id === 7n ? { container: 'c7', pod: '', namespace: '', cgroupPath: '/system.slice/db.service' } : { container: '', pod: '', namespace: '' });
+    const m = createTcpMetrics({ probe: fakeProbe(aggs), labels: ['cgroup', 'port_class'], maxSeries: 2, identify: who });
+    const opened = m.collect().find((f) => f.name === 'maxpro_tcp_connections_opened')?.samples.map((x) => x.labels);
+    assert.deepEqual(opened, [
+      { direction: 'client', cgroup: '/system.slice/db.service', port_class: 'https', maxpro_overflow: '' },
+      { direction: 'client', cgroup: '8', port_class: 'https', maxpro_overflow: '' },
+      { direction: 'client', cgroup: '', port_class: '', maxpro_overflow: 'true' },
     ]);
+  });
+
+  test('aggregates come from the override when given; machine-wide counters by kind', () => {
+    const probe = { ...fakeProbe([agg(1n, 'client', 1, 20_000)]), globals: () => ({ ...fakeProbe([]).globals(), resetsSentNoSocket: 4 }) };
+    const m = createTcpMetrics({ probe, identify, aggregates: () => [agg(2n, 'server', 6, 20_000)] });
+    const text = renderExposition(m.collect(), 'prometheus');
+    assert.match(text, /^maxpro_tcp_connections_opened_total\{direction="server",container="c2",pod="p2",namespace="ns\\"1",port_class="https",maxpro_overflow=""\} 6$/m);
+    assert.doesNotMatch(text, /direction="client"/);
+    assert.match(text, /^maxpro_tcp_node_events_total\{kind="resets_sent_no_socket"\} 4$/m);
+    assert.equal(text.match(/^maxpro_tcp_node_events_total/gm)?.length, TCP_GLOBAL_COUNTERS.length);
   });
 });
