@@ -340,7 +340,8 @@ static __always_inline void emit_conn(const struct sock *sk, __u8 kind, const st
 	fill_tuple(sk, &e->family, &e->sport, &e->dport, e->saddr, e->daddr);
 	if (c) {
 		e->handshake_ns = c->handshake_ns;
-		e->lifetime_ns = kind == MAXPRO_EV_TCP_CLOSE || kind == MAXPRO_EV_TCP_CONNECT_FAILED ? now - c->start_ns : 0;
+		e->lifetime_ns = (kind == MAXPRO_EV_TCP_CLOSE || kind == MAXPRO_EV_TCP_CONNECT_FAILED) && c->timed && now > c->start_ns ?
+				 now - c->start_ns : 0;
 		e->tgid = c->tgid;
 		e->pid = c->pid;
 	} else {
@@ -384,9 +385,9 @@ static __always_inline void emit_conn(const struct sock *sk, __u8 kind, const st
 
 /*
  * Whether the policy can ask for a per-connection record. Only then is a
- * client tracked from connect() (for its pid and the time to a failed
- * connect); otherwise tracking starts at ESTABLISHED and the handshake is
- * timed from the SYN's RTT sample.
+ * client tracked from connect(), for its pid (connect() runs in the owner;
+ * the handshake's end usually runs in softirq); otherwise tracking starts at
+ * ESTABLISHED.
  */
 static __always_inline bool records_wanted(const struct tcp_policy *p)
 {
@@ -450,6 +451,35 @@ static __always_inline void conn_opened(const struct sock *sk, struct tcp_conn *
 	}
 }
 
+/*
+ * When connect() sent the first SYN, for a client whose handshake cannot be
+ * timed from an RTT sample (its SYN was retransmitted) or that failed:
+ * tcp_connect() stamped it into retrans_stamp, in ms, or in us when the route
+ * asks for usec timestamps (tcp_usec_ts, 6.7+), off the same clock as
+ * bpf_ktime_get_ns(). Reading that stamp instead of the clock at
+ * CLOSE -> SYN_SENT saves a clock read per connection (~100 ns of
+ * throughput here).
+ */
+static __always_inline void syn_start(const struct sock *sk, struct tcp_conn *c)
+{
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
+	__u64 now = bpf_ktime_get_ns(), elapsed;
+	bool usec = false;
+
+	if (!tp)
+		return;
+	if (bpf_core_field_exists(tp->tcp_usec_ts))
+		usec = BPF_CORE_READ_BITFIELD(tp, tcp_usec_ts);
+	if (usec)
+		elapsed = (__u64)(__u32)((__u32)(now / 1000) - tp->retrans_stamp) * 1000;
+	else
+		elapsed = (__u64)(__u32)((__u32)(now / 1000000) - tp->retrans_stamp) * 1000000;
+	if (!tp->retrans_stamp || elapsed > now)
+		return;
+	c->start_ns = now - elapsed;
+	c->timed = 1;
+}
+
 /* CLOSE -> SYN_SENT, in connect(): the owner is current. */
 static __always_inline void on_connect_start(const struct sock *sk)
 {
@@ -460,16 +490,17 @@ static __always_inline void on_connect_start(const struct sock *sk)
 	c = conn_claim(sk_key(sk));
 	if (!c)
 		return;
-	conn_init(c, bpf_ktime_get_ns(), sk_cgroup_id(sk), bpf_get_current_pid_tgid(), TCP_DIR_CLIENT,
-		  port_class(bpf_ntohs(sk->__sk_common.skc_dport)), 1);
+	/* Not timed: on_connected() uses the SYN's RTT sample, syn_start() the SYN's stamp. */
+	conn_init(c, 0, sk_cgroup_id(sk), bpf_get_current_pid_tgid(), TCP_DIR_CLIENT,
+		  port_class(bpf_ntohs(sk->__sk_common.skc_dport)), 0);
 }
 
 /*
  * SYN_SENT -> ESTABLISHED (usually softirq, on the SYN-ACK). The handshake
- * is connect() -> now when the connection was tracked from connect() or its
- * SYN was retransmitted; otherwise it is the RTT sample that
- * tcp_ack_update_rtt() has just taken of the single SYN (SYN sent -> SYN-ACK
- * processed, in us), which is the first srtt.
+ * is the RTT sample that tcp_ack_update_rtt() has just taken of the single
+ * SYN (SYN sent -> SYN-ACK processed, in us), which is the first srtt; after
+ * a SYN retransmit (no sample: Karn) it runs from the first SYN's stamp
+ * (syn_start(), in tcp_retransmit_skb).
  */
 static __always_inline void on_connected(const struct sock *sk)
 {
@@ -488,6 +519,8 @@ static __always_inline void on_connected(const struct sock *sk)
 	if (c) {
 		cgroup_id = c->cgroup_id;
 		pclass = c->port_class;
+		if (!c->timed)
+			c->start_ns = now - handshake;
 		c->timed = 1;
 	} else {
 		cgroup_id = sk_cgroup_id(sk);
@@ -537,9 +570,13 @@ static __always_inline void on_connect_failed(const struct sock *sk)
 		if (err == -ECONNREFUSED)
 			a->counters[TCP_AGG_RESETS_RECEIVED] += 1;
 	}
-	if (p && (p->flags & (TCP_POLICY_STREAM | TCP_POLICY_FAILED)))
+	if (p && (p->flags & (TCP_POLICY_STREAM | TCP_POLICY_FAILED))) {
+		/* The record's lifetime is the time to fail, from the first SYN. */
+		if (c && !c->timed)
+			syn_start(sk, c);
 		emit_conn(sk, MAXPRO_EV_TCP_CONNECT_FAILED, c, cgroup_id, TCP_DIR_CLIENT, TCP_SYN_SENT,
 			  bpf_ktime_get_ns(), err);
+	}
 	if (c)
 		conn_free(c);
 }
@@ -701,33 +738,6 @@ static __always_inline bool streaming(void)
 	struct tcp_policy *p = policy();
 
 	return p && (p->flags & TCP_POLICY_STREAM);
-}
-
-/*
- * The connect() time of an untracked client whose SYN is being retransmitted
- * (its handshake can no longer be timed from an RTT sample): tcp_connect()
- * stamped the first SYN into retrans_stamp, in ms, or in us when the route
- * asks for usec timestamps (tcp_usec_ts, 6.7+), off the same clock as
- * bpf_ktime_get_ns().
- */
-static __always_inline void syn_start(const struct sock *sk, struct tcp_conn *c)
-{
-	struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
-	__u64 now = bpf_ktime_get_ns(), elapsed;
-	bool usec = false;
-
-	if (!tp)
-		return;
-	if (bpf_core_field_exists(tp->tcp_usec_ts))
-		usec = BPF_CORE_READ_BITFIELD(tp, tcp_usec_ts);
-	if (usec)
-		elapsed = (__u64)(__u32)((__u32)(now / 1000) - tp->retrans_stamp) * 1000;
-	else
-		elapsed = (__u64)(__u32)((__u32)(now / 1000000) - tp->retrans_stamp) * 1000000;
-	if (!tp->retrans_stamp || elapsed > now)
-		return;
-	c->start_ns = now - elapsed;
-	c->timed = 1;
 }
 
 SEC("tp_btf/tcp_retransmit_skb")

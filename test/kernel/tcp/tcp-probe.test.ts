@@ -191,6 +191,8 @@ describe('tcp probe', { skip }, () => {
       assert.equal(failed[0]!.err, -111, 'ECONNREFUSED');
       assert.equal(failed[0]!.dport, port);
       assert.equal(failed[0]!.tgid, t.child.pid);
+      // Time to fail, from the SYN's stamp (ms resolution): a loopback refusal is immediate.
+      assert.ok(failed[0]!.lifetimeNs >= 0 && failed[0]!.lifetimeNs < 100e6, `time to fail ${failed[0]!.lifetimeNs} ns`);
       // The RST came from no socket; the received RST hit the client's socket.
       const sent = h.events.filter((e): e is TcpSignalEvent => e.type === 'resetSent' && e.dport !== 0 && e.sport === port);
       assert.equal(sent.length, 1);
