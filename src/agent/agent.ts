@@ -393,6 +393,14 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
         const nextPlan = planPushDown(next.policy);
         // Policy first, then the kernel side, both through the serial manager.
         await manager.run('reload', async () => {
+          // The kernel cgroup lists were made for the old rules: open them before the new rules take
+          // over, so that nothing the new rules keep is filtered meanwhile. syncCgroupFilters() below
+          // writes the new lists; a write that fails here leaves it to that too.
+          for (const t of filterTargets()) {
+            try {
+              t.filter.set({ mode: 'off', ids: [] });
+            } catch { /* unloaded meanwhile, or the map write failed: the sync below rewrites it */ }
+          }
           engine = nextEngine;
           plan = nextPlan;
           labeler.setWorkloads(next.workloads);

@@ -23,8 +23,13 @@ EXAMPLES:
       const { config } = loadConfigFile(file);
       const plan = planPushDown(config.policy);
       const probes = (['process', 'tcp'] as const).filter((p) => config.probes[p].enabled);
+      // The forms only: which cgroups fill the lists is decided on the node (maxpro policy explain).
+      const { analyzeCgroupFilter } = await import('../../agent/policy/cgroup-filter-plan.js');
+      const { compileRule } = await import('../../agent/policy/policy-engine.js');
+      const compiled = config.policy.rules.map((r) => compileRule(r));
+      const lists = probes.map((p) => `${p} cgroup ${analyzeCgroupFilter(config.policy, compiled, p).mode}`);
       io.out.write(`${file}: ok (probes: ${probes.join(', ') || 'none'}; ${config.policy.rules.length} policy rule(s), default ${config.policy.default}; `
-        + `kernel push-down: ${plan.tcp.stream ? 'tcp streams every record' : 'tcp thresholds in the kernel'})\n`);
+        + `kernel push-down: ${[plan.tcp.stream ? 'tcp streams every record' : 'tcp thresholds in the kernel', ...lists].join(', ')})\n`);
       return 0;
     } catch (err) {
       if (err instanceof ConfigError) {

@@ -142,6 +142,6 @@ describe('agent config', () => {
     assert.match(b.err, new RegExp(`${badFile}:3: probes\\.tcp\\.enabled: wrong type: expected boolean`));
     const g = await run(['config', 'check', goodFile]);
     assert.equal(g.code, 0, g.err);
-    assert.match(g.out, /ok \(probes: process, tcp; 1 policy rule\(s\), default drop; kernel push-down: tcp thresholds in the kernel\)/);
+    assert.match(g.out, /ok \(probes: process, tcp; 1 policy rule\(s\), default drop; kernel push-down: tcp thresholds in the kernel, process cgroup allow, tcp cgroup allow\)/);
   });
 });
