@@ -319,19 +319,31 @@ static __always_inline void fill_listener_owner(const struct sock *sk, struct tc
 	__builtin_memcpy(e->comm, l->comm, sizeof(e->comm));
 }
 
+/*
+ * A ring-buffer record with its header set, or NULL: the policy drops every
+ * record of this cgroup (aggregates still counted it), or the ring is full
+ * (counted by maxpro_reserve()).
+ */
+static __always_inline void *record_reserve(__u8 kind, __u32 size, __u64 cgroup_id)
+{
+	struct maxpro_event_hdr *h;
+
+	if (!maxpro_cgroup_pass(cgroup_id))
+		return NULL;
+	h = maxpro_reserve(size);
+	if (h)
+		maxpro_hdr_init(h, kind, TCP_EVENT_VERSION, size);
+	return h;
+}
+
 static __always_inline void emit_conn(const struct sock *sk, __u8 kind, const struct tcp_conn *c, __u64 cgroup_id,
 				      __u8 dir, int oldstate, __u64 now, __s32 err)
 {
-	struct tcp_conn_event *e;
+	struct tcp_conn_event *e = record_reserve(kind, sizeof(*e), cgroup_id);
 	struct tcp_sock *tp;
 
-	/* The policy drops every record of this cgroup; aggregates still counted it. */
-	if (!maxpro_cgroup_pass(cgroup_id))
-		return;
-	e = maxpro_reserve(sizeof(*e));
 	if (!e)
 		return;
-	maxpro_hdr_init(&e->hdr, kind, TCP_EVENT_VERSION, sizeof(*e));
 	e->cgroup_id = cgroup_id;
 	e->dir = dir;
 	e->oldstate = oldstate;
@@ -695,14 +707,10 @@ int BPF_PROG(tcp__inet_sock_set_state, const struct sock *sk, const int oldstate
 
 static __always_inline void emit_signal_sk(__u8 kind, const struct sock *sk, __u32 reason, __u64 cgroup_id)
 {
-	struct tcp_signal_event *e;
+	struct tcp_signal_event *e = record_reserve(kind, sizeof(*e), cgroup_id);
 
-	if (!maxpro_cgroup_pass(cgroup_id))
-		return;
-	e = maxpro_reserve(sizeof(*e));
 	if (!e)
 		return;
-	maxpro_hdr_init(&e->hdr, kind, TCP_EVENT_VERSION, sizeof(*e));
 	e->cgroup_id = cgroup_id;
 	e->reason = reason;
 	e->tcpflags = 0;
@@ -867,14 +875,13 @@ int BPF_PROG(tcp__send_reset, const struct sock *sk, const struct sk_buff *skb, 
 		emit_signal_sk(MAXPRO_EV_TCP_RESET_SENT, sk, r, sk_cgroup_id(sk));
 		return 0;
 	}
-	/* No socket, so no cgroup: id 0, as user space sees it. */
-	if (!skb || !maxpro_cgroup_pass(0))
+	if (!skb)
 		return 0;
-	struct tcp_signal_event *e = maxpro_reserve(sizeof(*e));
+	/* No socket, so no cgroup: id 0, as user space sees it. */
+	struct tcp_signal_event *e = record_reserve(MAXPRO_EV_TCP_RESET_SENT, sizeof(*e), 0);
 	if (!e)
 		return 0;
 	__builtin_memset(((__u8 *)e) + sizeof(e->hdr), 0, sizeof(*e) - sizeof(e->hdr));
-	maxpro_hdr_init(&e->hdr, MAXPRO_EV_TCP_RESET_SENT, TCP_EVENT_VERSION, sizeof(*e));
 	e->reason = r;
 	if (skb_tcp_tuple(skb, e)) {
 		/* Seen from this host: the answered segment's destination is local. */

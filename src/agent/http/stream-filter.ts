@@ -7,6 +7,7 @@
  * line) only when a filter needs them.
  */
 import { InvalidArgumentError } from '../../lib/errors.js';
+import { matchesWorkload } from '../../lib/workload-match.js';
 import type { AgentEvent, AgentProbeName } from '../agent-event.js';
 
 /** What one subscriber asks for. Every given field must match. */
@@ -111,9 +112,7 @@ export function matchesStreamFilter(e: AgentEvent, f: StreamFilter): boolean {
   }
   if (f.failed && !(e.fields['tcp.connect.failed'] === 1 || (e.name === 'process.exec' && Number(e.attributes()['process.exec.retval']) < 0))) return false;
   const w = e.workload.attributes;
-  if (f.container !== undefined && !(w.container ?? '').startsWith(f.container)) return false;
-  if (f.pod !== undefined && w.pod !== f.pod) return false;
-  if (f.namespace !== undefined && w.namespace !== f.namespace) return false;
+  if (!matchesWorkload(w.container, [w.pod], w.namespace, f)) return false;
   if (f.comm !== undefined && e.comm !== f.comm && !(e.exe !== undefined && basename(e.exe) === f.comm)) return false;
   if (f.pid !== undefined && e.tgid !== f.pid && !(e.probe === 'process' && e.attributes()['process.parent_pid'] === f.pid)) return false;
   if (f.port !== undefined) {

@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import type { Command, CommandIO } from '../command.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
+import { matchesWorkload } from '../../lib/workload-match.js';
 import { createTcpProbe } from '../../probes/tcp/tcp-probe.js';
 import type { TcpAggregate } from '../../probes/tcp/tcp-aggregates.js';
 import { createTcpIdentity } from '../../probes/tcp/tcp-identity.js';
@@ -117,10 +118,7 @@ export function topRows(prev: ReadonlyMap<string, Snapshot>, cur: ReadonlyMap<st
 
 /** Whether a row passes the workload filters. */
 export function matchesTopFilters(r: TopTcpRow, f: WorkloadFilters): boolean {
-  if (f.container !== undefined && !r.container.startsWith(f.container)) return false;
-  if (f.pod !== undefined && r.pod !== f.pod) return false;
-  if (f.namespace !== undefined && r.namespace !== f.namespace) return false;
-  return true;
+  return matchesWorkload(r.container, [r.pod], r.namespace, f);
 }
 
 const TABLE = createTable({

@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import type { Command, CommandIO } from '../command.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
+import { matchesWorkload } from '../../lib/workload-match.js';
 import { errnoName } from '../../ebpf/index.js';
 import { createRedactor } from '../../enrich/redaction.js';
 import type { LiveStreamEvent } from '../../agent/http/live-stream-client.js';
@@ -68,10 +69,7 @@ export function matchesExecFilters(r: ExecRecord, f: WorkloadFilters & { uid?: n
   if (f.failed && (r['maxpro.exec.retval'] ?? 0) >= 0) return false;
   if (f.comm !== undefined && r['maxpro.comm'] !== f.comm && r['process.executable.name'] !== f.comm) return false;
   if (f.pid !== undefined && r['process.pid'] !== f.pid && r['process.parent_pid'] !== f.pid) return false;
-  if (f.container !== undefined && !(r['container.id'] ?? '').startsWith(f.container)) return false;
-  if (f.pod !== undefined && r['k8s.pod.name'] !== f.pod && r['k8s.pod.uid'] !== f.pod) return false;
-  if (f.namespace !== undefined && r['k8s.namespace.name'] !== f.namespace) return false;
-  return true;
+  return matchesWorkload(r['container.id'], [r['k8s.pod.name'], r['k8s.pod.uid']], r['k8s.namespace.name'], f);
 }
 
 const TABLE = createTable({

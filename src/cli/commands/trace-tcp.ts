@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import type { Command, CommandIO } from '../command.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
+import { matchesWorkload } from '../../lib/workload-match.js';
 import { createTcpProbe } from '../../probes/tcp/tcp-probe.js';
 import type { TcpPolicy, TcpProbeStats } from '../../probes/tcp/tcp-probe.js';
 import type { TcpConnEvent, TcpEvent, TcpSignalEvent } from '../../probes/tcp/tcp-event.js';
@@ -69,10 +70,7 @@ export function matchesTcpFilters(e: TcpEvent, who: WorkloadIdentity, f: TcpFilt
   if (f.comm !== undefined && (!('comm' in e) || e.comm !== f.comm)) return false;
   if (f.pid !== undefined && e.tgid !== f.pid) return false;
   if (f.port !== undefined && e.sport !== f.port && e.dport !== f.port) return false;
-  if (f.container !== undefined && !who.container.startsWith(f.container)) return false;
-  if (f.pod !== undefined && who.pod !== f.pod) return false;
-  if (f.namespace !== undefined && who.namespace !== f.namespace) return false;
-  return true;
+  return matchesWorkload(who.container, [who.pod], who.namespace, f);
 }
 
 const TABLE = createTable({
