@@ -336,6 +336,12 @@ async function main(): Promise<void> {
   const ratio = (c: Config): number | null => (results[c] ? r3(median(results[c]!.ratios)) : null);
   const cpuRatio = (c: Config): number | null => (results[c] ? r3(median(results[c]!.cpuRatios)) : null);
   const quartiles = (c: Config): [number, number] | null => (results[c] ? [r3(quantile(results[c]!.ratios, 0.25)), r3(quantile(results[c]!.ratios, 0.75))] : null);
+  /** Median over pairs of (on - mean of its neighbouring offs), CPU ns per connection. */
+  const addedNs = (c: Config): number | null => {
+    const t = results[c];
+    if (!t) return null;
+    return Math.round(median(t.on.map((x, i) => costPerConn(x) - (costPerConn(t.off[i]!) + costPerConn(t.off[i + 1]!)) / 2)) * 1e9);
+  };
   const allSamples = Object.values(results).flatMap((t) => [...t.on, ...t.off]);
 
   const result = {
@@ -360,6 +366,10 @@ async function main(): Promise<void> {
     cpu_ratio_floor: cpuRatio('floor'),
     cpu_ratio_bpftrace: cpuRatio('bpftrace'),
     cpu_ratio_tcplife: cpuRatio('tcplife'),
+    // CPU per connection (load generator + tracer process): what each configuration adds over base.
+    cpu_ns_per_conn_base: Math.round(median(results.agent.off.map(costPerConn)) * 1e9),
+    cpu_ns_added_per_conn_agent: addedNs('agent'),
+    cpu_ns_added_per_conn_floor: addedNs('floor'),
     other_load_pct_median: r3(median(allSamples.map(otherLoad)) * 100),
     pairs,
     seconds,

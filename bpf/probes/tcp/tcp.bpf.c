@@ -410,7 +410,7 @@ static __always_inline bool records_wanted(const struct tcp_policy *p)
  * tcp_mstamp in ns: the stack refreshes it (CLOCK_MONOTONIC, us, as
  * bpf_ktime_get_ns()) when it processes a received segment and before it
  * sends a SYN, so on those paths it is the current time, read for free; a
- * clock read costs ~20 ns in a VM. 0 when unusable.
+ * clock read is costly in a VM. 0 when unusable.
  */
 static __always_inline __u64 mstamp_ns(const struct tcp_sock *tp)
 {
@@ -469,8 +469,7 @@ static __always_inline void conn_opened(const struct sock *sk, struct tcp_conn *
  * tcp_connect() stamped it into retrans_stamp, in ms, or in us when the route
  * asks for usec timestamps (tcp_usec_ts, 6.7+), off the same clock as
  * bpf_ktime_get_ns(). Reading that stamp instead of the clock at
- * CLOSE -> SYN_SENT saves a clock read per connection (~100 ns of
- * throughput here).
+ * CLOSE -> SYN_SENT saves a clock read per tracked connection.
  */
 static __always_inline void syn_start(const struct sock *sk, struct tcp_conn *c)
 {
