@@ -33,6 +33,7 @@ import { createAgentHttpServer } from './http/agent-http-server.js';
 import type { AgentHttpServer } from './http/agent-http-server.js';
 import { createLiveStream } from './http/live-stream.js';
 import type { LiveStream } from './http/live-stream.js';
+import { createTcpAggregatesRoute } from './http/tcp-aggregates-route.js';
 import { createWorkloadLabeler } from './workload-labeler.js';
 import type { WorkloadLabeler } from './workload-labeler.js';
 import { createProcessSource } from './sources/process-source.js';
@@ -364,6 +365,17 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       collect,
       pprof: cfg.http.pprof,
       stream,
+      tcpAggregates: createTcpAggregatesRoute({
+        read: () => {
+          if (!tcpSource) {
+            const why = loadErrors.get('tcp');
+            return { unavailable: why ? `the tcp probe failed to load: ${why}` : !runProbes ? 'the agent runs without probes'
+              : 'the tcp probe is not loaded (probes.tcp.enabled is false)' };
+          }
+          return { aggregates: tcpSource.aggregates(), lost: lostByProbe().tcp ?? 0 };
+        },
+        identity: (id) => labeler.identity(id),
+      }),
       notReady: () => {
         if (!ready) return 'starting';
         const failed = [...loadErrors].map(([p, e]) => `${p}: ${e}`);

@@ -5,10 +5,10 @@
  * prefixes, for hosts without Kubernetes). Results are cached per cgroup id
  * in a bounded table.
  */
-import { createCgroupResolver } from '../enrich/cgroup-resolver.js';
 import type { CgroupResolver } from '../enrich/cgroup-resolver.js';
 import { identifyCgroupPath } from '../enrich/container-identity.js';
-import type { WorkloadIdentity } from '../probes/tcp/tcp-identity.js';
+import { createWorkloadResolver, workloadIdentity } from '../enrich/workload-resolver.js';
+import type { WorkloadIdentity, WorkloadResolver } from '../enrich/workload-resolver.js';
 import type { AgentConfig } from './config/agent-config.js';
 import type { SelectorSubject } from './policy/selector.js';
 
@@ -26,7 +26,6 @@ export interface WorkloadLabeler {
 }
 
 const MAX_CACHE = 8192;
-const HEX64 = /^[0-9a-f]{64}$/;
 const NO_IDENTITY: WorkloadIdentity = Object.freeze({ container: '', pod: '', namespace: '', cgroupPath: '' });
 
 /**
@@ -53,25 +52,17 @@ export function pathSubject(path: string, workloads: AgentConfig['workloads']): 
 
 export function createWorkloadLabeler(workloads: AgentConfig['workloads'], resolver?: CgroupResolver): WorkloadLabeler {
   let table = workloads;
-  let res: CgroupResolver | undefined = resolver;
-  if (!res) {
-    try {
-      res = createCgroupResolver();
-    } catch { /* no cgroup2: labels from comm only */ }
-  }
+  // No cgroup2 mount: labels from comm only.
+  const cgroups: WorkloadResolver = createWorkloadResolver({ ...(resolver ? { cgroups: resolver } : {}), maxEntries: MAX_CACHE });
   interface Entry { path: string | undefined; base: SelectorSubject; identity: WorkloadIdentity }
   const cache = new Map<number, Entry>();
 
   const build = (id: number): Entry => {
-    const path = res?.resolve(id);
-    if (path === undefined) return { path, base: { labels: {}, attributes: {} }, identity: NO_IDENTITY };
+    const { path, identity: ident } = cgroups.cgroup(id);
+    if (path === undefined || !ident) return { path: undefined, base: { labels: {}, attributes: {} }, identity: NO_IDENTITY };
     const base = pathSubject(path, table);
-    const ident = identifyCgroupPath(path);
-    // Container ids in their short form (as `docker ps` shows them); unit and LXC ids as they are.
-    const identity: WorkloadIdentity = {
-      container: HEX64.test(ident.id) ? ident.id.slice(0, 12) : ident.id,
-      pod: base.attributes.pod ?? '', namespace: base.attributes.namespace ?? '', cgroupPath: path,
-    };
+    // The namespace of a `workloads` entry, for hosts without Kubernetes.
+    const identity: WorkloadIdentity = { ...workloadIdentity(path, ident), namespace: base.attributes.namespace ?? '' };
     return { path, base, identity };
   };
 

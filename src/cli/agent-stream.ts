@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * How `trace exec` and `trace tcp` pick their event source: attach to a
- * running agent's live stream when one answers, else load the probes in
- * this process. One stderr line says which was chosen (stdout stays
- * clean for --json).
+ * How `trace exec`, `trace tcp` and `top tcp` pick their event source:
+ * attach to a running agent (its live stream, or its TCP aggregates) when
+ * one answers, else load the probes in this process. One stderr line says
+ * which was chosen (stdout stays clean for --json).
  */
 import { openLiveStream } from '../agent/http/live-stream-client.js';
 import type { LiveStreamEnd, LiveStreamEvent, LiveStreamSubscription } from '../agent/http/live-stream-client.js';
@@ -31,34 +31,47 @@ export interface AgentStream {
 }
 
 /**
- * Attaches to the agent the flags name, or resolves to undefined when the
- * command should load its probes itself (--local, or no agent answered and
- * none was named explicitly). Rejects with the `NotFoundError` of an
- * explicit --agent that does not answer or refuses.
+ * The source choice every attaching command makes: resolves to what
+ * `attach(url)` resolved to, or to undefined when the command should load
+ * its probes itself (--local, or no agent answered and none was named
+ * explicitly). Rejects with the `NotFoundError` of an explicit --agent that
+ * does not answer or refuses, and with any other error of `attach`. One
+ * stderr line says which source is used.
  */
-export async function openAgentStream(o: AgentStreamOptions): Promise<AgentStream | undefined> {
-  if (o.source.local) {
-    o.err.write('maxpro: --local: loading probes locally\n');
+export async function attachToAgent<T>(source: EventSourceChoice, err: NodeJS.WritableStream, attach: (url: string) => Promise<T>): Promise<T | undefined> {
+  if (source.local) {
+    err.write('maxpro: --local: loading probes locally\n');
     return undefined;
   }
+  try {
+    const attached = await attach(source.url);
+    err.write(`maxpro: attached to agent at ${source.url}\n`);
+    return attached;
+  } catch (e) {
+    if (source.explicit || !(e instanceof NotFoundError)) throw e;
+    err.write(`maxpro: ${e.message}: loading probes locally\n`);
+    return undefined;
+  }
+}
+
+/**
+ * Attaches to the agent the flags name, or resolves to undefined when the
+ * command should load its probes itself; see `attachToAgent`.
+ */
+export async function openAgentStream(o: AgentStreamOptions): Promise<AgentStream | undefined> {
   let first: LiveStreamStatus | undefined;
   let last: LiveStreamStatus | undefined;
-  try {
+  return attachToAgent(o.source, o.err, async (url) => {
     const subscription = await openLiveStream({
-      url: o.source.url, filter: o.filter, onEvent: o.onEvent, signal: o.signal,
+      url, filter: o.filter, onEvent: o.onEvent, signal: o.signal,
       onStatus: (s) => {
         first ??= s;
         last = s;
       },
       ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
     });
-    o.err.write(`maxpro: attached to agent at ${o.source.url}\n`);
     return { subscription, status: () => ({ ...(first ? { first } : {}), ...(last ? { last } : {}) }) };
-  } catch (err) {
-    if (o.source.explicit || !(err instanceof NotFoundError)) throw err;
-    o.err.write(`maxpro: ${err.message}: loading probes locally\n`);
-    return undefined;
-  }
+  });
 }
 
 /** The loss line of a summary in agent mode: what this subscription lost, and what the agent's probe lost meanwhile. */

@@ -2,8 +2,8 @@
 /**
  * The agent's HTTP endpoints: `/metrics` (Prometheus text, or OpenMetrics
  * when the Accept header asks for it), `/healthz`, `/readyz`,
- * `/debug/pprof/profile?seconds=N`, `/debug/pprof/heap`, and `/stream`
- * (NDJSON live events).
+ * `/debug/pprof/profile?seconds=N`, `/debug/pprof/heap`, `/stream`
+ * (NDJSON live events) and `/tcp/aggregates` (JSON, for `maxpro top tcp`).
  */
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
@@ -14,6 +14,7 @@ import { InvalidArgumentError } from '../../lib/errors.js';
 import { cpuProfile, startHeapProfiler } from './pprof.js';
 import type { SamplingHeapProfiler } from './pprof.js';
 import type { LiveStream } from './live-stream.js';
+import type { TcpAggregatesRoute } from './tcp-aggregates-route.js';
 
 export interface AgentHttpServerOptions {
   /** host:port; port 0 picks a free one. */
@@ -23,6 +24,8 @@ export interface AgentHttpServerOptions {
   /** undefined when ready, else the reason it is not. */
   notReady(): string | undefined;
   stream?: LiveStream;
+  /** Serves `/tcp/aggregates`; none: that path is a plain 404. */
+  tcpAggregates?: TcpAggregatesRoute;
   pprof?: boolean;
   onError?(err: unknown): void;
 }
@@ -85,6 +88,10 @@ export async function createAgentHttpServer(options: AgentHttpServerOptions): Pr
         case '/stream':
           if (!options.stream) break;
           options.stream.attach(req, res);
+          return;
+        case '/tcp/aggregates':
+          if (!options.tcpAggregates) break;
+          options.tcpAggregates.handle(req, res);
           return;
         case '/debug/pprof/profile': {
           if (!heap) break;

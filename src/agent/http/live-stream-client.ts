@@ -62,7 +62,8 @@ export function defaultAgentUrl(env: Readonly<Record<string, string | undefined>
   return env.MAXPRO_AGENT_URL || 'http://127.0.0.1:9464';
 }
 
-function reasonOf(err: unknown): string {
+/** Why a fetch() to an agent failed, from its cause (also used by the other agent clients). */
+export function reasonOf(err: unknown): string {
   // fetch() says only "fetch failed"; the cause says why (ECONNREFUSED, ENOTFOUND, bad port, …).
   const cause = err instanceof Error && err.cause instanceof Error ? err.cause : undefined;
   if (!cause) return err instanceof Error ? err.message : String(err);

@@ -108,6 +108,8 @@ export function readWithBaseline(live: BpfMap, pinned: PinnedAggregates | undefi
 
 export interface TcpSource extends AgentSource {
   pinned(): PinnedAggregateStats | undefined;
+  /** The aggregates now, cumulative (with the pinned baseline, as the metrics count them). */
+  aggregates(): TcpAggregate[];
   /** Widens the kernel policy for live-stream subscribers (undefined: none); the export policy is unchanged. */
   setLiveDemand(d: TcpDemand | undefined): void;
 }
@@ -157,6 +159,7 @@ export function createTcpSource(options: TcpSourceOptions): TcpSource {
     cgroupFilter: probe.cgroupFilter,
     programIds: () => ids,
     pinned: () => pinned?.stats(),
+    aggregates: () => readWithBaseline(probe.object.map('tcp_aggs'), pinned),
     events: () => events,
     lost() {
       const s = probe.stats();

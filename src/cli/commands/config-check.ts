@@ -2,7 +2,8 @@
 /** `maxpro config check FILE` and `maxpro config schema`. */
 import type { Command } from '../command.js';
 import { planPushDown } from '../../agent/policy/policy-planner.js';
-import { ConfigError, InvalidArgumentError } from '../../lib/errors.js';
+import { InvalidArgumentError } from '../../lib/errors.js';
+import { reportConfigErrors } from '../config-errors.js';
 
 export const configCheckCommand: Command = {
   name: 'config check',
@@ -18,7 +19,7 @@ EXAMPLES:
   async run(argv, io) {
     const file = argv[0];
     if (!file || argv.length > 1) throw new InvalidArgumentError('usage: maxpro config check FILE');
-    try {
+    return reportConfigErrors(io, async () => {
       const { loadConfigFile } = await import('../../agent/config/load-config.js');
       const { config } = loadConfigFile(file);
       const plan = planPushDown(config.policy);
@@ -31,13 +32,7 @@ EXAMPLES:
       io.out.write(`${file}: ok (probes: ${probes.join(', ') || 'none'}; ${config.policy.rules.length} policy rule(s), default ${config.policy.default}; `
         + `kernel push-down: ${[plan.tcp.stream ? 'tcp streams every record' : 'tcp thresholds in the kernel', ...lists].join(', ')})\n`);
       return 0;
-    } catch (err) {
-      if (err instanceof ConfigError) {
-        io.err.write(`${err.message}\n`);
-        return 1;
-      }
-      throw err;
-    }
+    });
   },
 };
 

@@ -12,7 +12,8 @@ import { pathSubject } from '../../agent/workload-labeler.js';
 import type { AgentConfig } from '../../agent/config/agent-config.js';
 import { findCgroup2Mount, walkCgroups } from '../../enrich/cgroup-resolver.js';
 import { CGROUP_FILTER_MAX_IDS, probeBuiltWithCgroupFilter } from '../../probes/cgroup-filter.js';
-import { ConfigError, InvalidArgumentError } from '../../lib/errors.js';
+import { InvalidArgumentError } from '../../lib/errors.js';
+import { reportConfigErrors } from '../config-errors.js';
 
 const MAX_CGROUPS = 65536;
 
@@ -45,21 +46,16 @@ EXAMPLES:
 `,
   async run(argv, io) {
     const { values } = parseArgs({ args: argv, strict: true, options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, 'no-resolve': { type: 'boolean' } } });
-    if (!values.config) throw new InvalidArgumentError('policy explain needs --config FILE');
-    try {
+    const file = values.config;
+    if (!file) throw new InvalidArgumentError('policy explain needs --config FILE');
+    return reportConfigErrors(io, async () => {
       const { loadConfigFile } = await import('../../agent/config/load-config.js');
-      const { config } = loadConfigFile(values.config);
+      const { config } = loadConfigFile(file);
       const caps: PushDownCapabilities = { cgroupFilter: Object.fromEntries(POLICY_PROBES.map((p) => [p, probeBuiltWithCgroupFilter(p)])) };
       const resolved = values['no-resolve'] ? [] : resolveHere(config, caps);
       const plan = planPushDown(config.policy, caps, resolved);
       io.out.write(values.json ? `${JSON.stringify({ ...plan, cgroupLists: resolved.map(({ ids, ...r }) => ({ ...r, count: ids.length })) }, null, 2)}\n` : formatPlan(config.policy, plan, resolved));
       return 0;
-    } catch (err) {
-      if (err instanceof ConfigError) {
-        io.err.write(`${err.message}\n`);
-        return 1;
-      }
-      throw err;
-    }
+    });
   },
 };

@@ -1,18 +1,28 @@
 // SPDX-License-Identifier: Apache-2.0
-/** `maxpro top tcp`: the busiest containers and pods by TCP connection rate, refreshed every second. */
+/**
+ * `maxpro top tcp`: the busiest containers and pods by TCP connection rate,
+ * refreshed every second, from a running agent's TCP aggregates or from a
+ * TCP probe loaded here. Both sources feed the same view.
+ */
 import { parseArgs } from 'node:util';
 import type { Command, CommandIO } from '../command.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
 import { matchesWorkload } from '../../lib/workload-match.js';
 import { createTcpProbe } from '../../probes/tcp/tcp-probe.js';
 import type { TcpAggregate } from '../../probes/tcp/tcp-aggregates.js';
+import type { TcpAggregatesSnapshot } from '../../probes/tcp/tcp-aggregates-json.js';
 import { createTcpIdentity } from '../../probes/tcp/tcp-identity.js';
 import type { WorkloadIdentity } from '../../probes/tcp/tcp-identity.js';
 import { createLogLinearHistogram, mergeInto, quantile, subtract } from '../../lib/histogram/index.js';
 import type { LogLinearHistogram } from '../../lib/histogram/index.js';
 import { createTable } from '../output/table.js';
 import { formatJsonLine } from '../output/json-lines.js';
-import { parseWorkloadFilters, workloadFilterHelp, workloadFilterOptions } from '../workload-filter-flags.js';
+import { fetchTcpAggregates } from '../../agent/http/tcp-aggregates-client.js';
+import type { LiveStreamEnd } from '../../agent/http/live-stream-client.js';
+import { attachToAgent, waitForStop } from '../agent-stream.js';
+import {
+  EVENT_SOURCE_HELP, EVENT_SOURCE_OPTIONS, parseEventSource, parseWorkloadFilters, workloadFilterHelp, workloadFilterOptions,
+} from '../workload-filter-flags.js';
 import type { WorkloadFilters } from '../workload-filter-flags.js';
 
 /** Aggregates are per workload: no comm, pid or failed-connect filter applies to a row. */
@@ -25,12 +35,20 @@ connect latency, failed connects, retransmits and drops over the last
 interval. Counts come from in-kernel aggregates, so the cost does not grow
 with the connection rate.
 
+When an agent runs on the node (\`maxpro agent\`, \`maxpro up\`), the command
+reads the agent's TCP aggregates every interval instead of loading the
+probe, and shows the agent's workload names (pods by pod UID, --pod matches
+it). A line on stderr says which source is used; "lost" counts what the
+source's probe lost since the command started.
+
 FLAGS:
   --interval SEC       refresh period (default 1)
   --limit N            rows shown (default 20)
   --sort KEY           conns | p99 | retrans | drops | failed (default conns)
 ${workloadFilterHelp('workloads', FILTERS, { container: 'only containers whose id starts with ID', pod: 'only pods with this name (or pod UID)', namespace: 'only pods of this Kubernetes namespace' })}
-  --json               one JSON object per row and interval
+${EVENT_SOURCE_HELP}
+  --json               one JSON object per row and interval (with the
+                       interval's counts, conns and accepts)
   --kubeconfig PATH    pod names from this cluster (default: in-cluster account)
   --duration SEC       stop after SEC seconds
 
@@ -38,6 +56,8 @@ EXAMPLES:
   maxpro top tcp
   maxpro top tcp --sort p99 --limit 10
   maxpro top tcp --json --duration 10 | jq -s 'map(select(.conns_per_sec > 100))'
+  maxpro top tcp --agent http://10.0.0.7:9464   # another node's agent
+  maxpro top tcp --local                        # load the probe here, even with an agent
 `;
 
 /** One workload's figures over an interval. */
@@ -48,6 +68,10 @@ export interface TopTcpRow {
   namespace: string;
   conns_per_sec: number;
   accepts_per_sec: number;
+  /** Connects (client opens) in the interval. */
+  conns: number;
+  /** Accepts (server opens) in the interval. */
+  accepts: number;
   connect_p99_ms: number;
   failed: number;
   retransmits: number;
@@ -106,6 +130,8 @@ export function topRows(prev: ReadonlyMap<string, Snapshot>, cur: ReadonlyMap<st
       workload: key, container: c.who.container, pod: c.who.pod, namespace: c.who.namespace,
       conns_per_sec: d('opensClient') / seconds,
       accepts_per_sec: d('opensServer') / seconds,
+      conns: d('opensClient'),
+      accepts: d('opensServer'),
       connect_p99_ms: hist.count > 0 ? quantile(hist, 0.99) / 1e6 : 0,
       failed: d('failed'),
       retransmits: d('retransmits'),
@@ -133,12 +159,110 @@ const TABLE = createTable({
   ],
 });
 
+type SortName = keyof typeof SORT_KEYS;
+
+/** What a source holds at one instant: cumulative aggregates, who they belong to, and its probe's losses so far. */
+export interface TopTcpReading {
+  aggregates: readonly TcpAggregate[];
+  identify(cgroupId: bigint): WorkloadIdentity;
+  lost: number;
+}
+
+export interface TopTcpViewOptions {
+  filters: WorkloadFilters;
+  sort: SortName;
+  limit: number;
+  /** Seconds, for the title line. */
+  interval: number;
+  json: boolean;
+  /** Redraw in place (a terminal) rather than append. */
+  tty: boolean;
+  out: NodeJS.WritableStream;
+}
+
+/** The rows and their output, whatever the source: each reading is compared with the previous one. */
+export interface TopTcpView {
+  /** The first reading: the baseline of the first interval. */
+  start(r: TopTcpReading): void;
+  /** Writes the interval since the previous reading. */
+  show(r: TopTcpReading): void;
+}
+
+/** Creates the view `top tcp` writes through, for either source. */
+export function createTopTcpView(o: TopTcpViewOptions): TopTcpView {
+  const sortKey = SORT_KEYS[o.sort];
+  let prev = new Map<string, Snapshot>();
+  let last = process.hrtime.bigint();
+  let lostAtStart = 0;
+  return {
+    start(r) {
+      prev = snapshotByWorkload(r.aggregates, r.identify);
+      last = process.hrtime.bigint();
+      lostAtStart = r.lost;
+    },
+    show(r) {
+      const now = process.hrtime.bigint();
+      const cur = snapshotByWorkload(r.aggregates, r.identify);
+      let rows = topRows(prev, cur, Number(now - last) / 1e9);
+      prev = cur;
+      last = now;
+      rows = rows.filter((row) => matchesTopFilters(row, o.filters));
+      rows.sort((a, b) => b[sortKey] - a[sortKey]);
+      rows = rows.slice(0, o.limit);
+      if (o.json) {
+        const time = new Date().toISOString();
+        o.out.write(rows.map((row) => formatJsonLine({ time, ...row })).join(''));
+        return;
+      }
+      let text = o.tty ? '\x1b[H\x1b[2J' : '\n';
+      text += `${new Date().toISOString().slice(11, 19)}  top ${o.limit} by ${o.sort}, ${o.interval}s interval, lost ${Math.max(0, r.lost - lostAtStart)}\n${TABLE.header()}\n`;
+      for (const row of rows) {
+        text += `${TABLE.row([row.workload, row.conns_per_sec.toFixed(1), row.accepts_per_sec.toFixed(1), row.connect_p99_ms ? row.connect_p99_ms.toFixed(3) : '-', row.failed, row.retransmits, row.drops])}\n`;
+      }
+      o.out.write(text);
+    },
+  };
+}
+
+/** A reading of the agent's aggregates, its workloads as the agent names them. */
+export function readingFromAgent(s: TcpAggregatesSnapshot): TopTcpReading {
+  const who = new Map<bigint, WorkloadIdentity>();
+  for (const a of s.aggregates) who.set(a.aggregate.cgroupId, a.workload);
+  return {
+    aggregates: s.aggregates.map((a) => a.aggregate),
+    identify: (id) => who.get(id) ?? { container: '', pod: '', namespace: '', cgroupPath: '' },
+    lost: s.lost,
+  };
+}
+
+/**
+ * Shows a reading every interval until the signal aborts, `duration` passes
+ * or a reading fails; resolves to that failure, if any. A reading still
+ * running when the next is due makes that one skip.
+ */
+async function loop(read: () => Promise<TopTcpReading> | TopTcpReading, view: TopTcpView, interval: number, duration: number | undefined, signal: AbortSignal): Promise<string | undefined> {
+  let busy = false;
+  let failed!: (why: string) => void;
+  const failure = new Promise<LiveStreamEnd>((resolve) => { failed = (error) => resolve({ events: 0, by: 'agent', error }); });
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    Promise.resolve().then(read).then((r) => view.show(r), (err: unknown) => failed(err instanceof Error ? err.message : String(err)))
+      .finally(() => { busy = false; });
+  }, interval * 1000);
+  try {
+    return (await waitForStop(signal, duration, failure))?.error;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 async function run(argv: string[], io: CommandIO): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     strict: true,
     options: {
-      ...workloadFilterOptions(FILTERS),
+      ...workloadFilterOptions(FILTERS), ...EVENT_SOURCE_OPTIONS,
       'interval': { type: 'string' }, 'limit': { type: 'string' }, 'sort': { type: 'string' },
       'json': { type: 'boolean' }, 'kubeconfig': { type: 'string' }, 'duration': { type: 'string' },
     },
@@ -148,57 +272,57 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
   if (!(interval >= 0.1 && interval <= 3600)) throw new InvalidArgumentError(`--interval: ${values.interval} not in 0.1..3600`);
   const limit = Number(values.limit ?? '20');
   if (!Number.isInteger(limit) || limit < 1) throw new InvalidArgumentError(`--limit: ${values.limit} is not a positive integer`);
-  const sortName = (values.sort ?? 'conns') as keyof typeof SORT_KEYS;
+  const sortName = (values.sort ?? 'conns') as SortName;
   if (!(sortName in SORT_KEYS)) throw new InvalidArgumentError(`--sort: ${values.sort} is not one of ${Object.keys(SORT_KEYS).join(', ')}`);
-  const sortKey = SORT_KEYS[sortName];
   const duration = values.duration === undefined ? undefined : Number(values.duration);
   if (duration !== undefined && !(duration >= 0)) throw new InvalidArgumentError(`--duration: ${values.duration} is not a number >= 0`);
+  const source = parseEventSource(values);
   const json = values.json ?? false;
   const tty = !json && (io.out as NodeJS.WriteStream).isTTY === true;
+  const view = createTopTcpView({ filters, sort: sortName, limit, interval, json, tty, out: io.out });
+
+  // The agent's aggregates, when one answers: its first snapshot is the baseline.
+  const first = await attachToAgent(source, io.err, (url) => fetchTcpAggregates({ url, signal: io.signal }));
+  if (first && !source.local) {
+    if (values.kubeconfig !== undefined) io.err.write('maxpro: --kubeconfig: not applied to the agent\'s workloads (use --local)\n');
+    view.start(readingFromAgent(first));
+    // Later polls may take longer than the first answer on a busy agent, but not longer than an interval.
+    const timeoutMs = Math.max(1000, interval * 1000);
+    const failed = await loop(async () => readingFromAgent(await fetchTcpAggregates({ url: source.url, signal: io.signal, timeoutMs })), view, interval, duration, io.signal);
+    if (failed !== undefined && !io.signal.aborted) {
+      io.err.write(`maxpro: the agent at ${source.url} stopped serving TCP aggregates (${failed})\n`);
+      return 1;
+    }
+    return 0;
+  }
 
   const identity = await createTcpIdentity({
     kubernetes: values.kubeconfig ? { kubeconfig: values.kubeconfig } : {},
     onNotice: (m) => io.err.write(`maxpro: ${m}\n`),
   });
-  const probe = createTcpProbe({ policy: { failedConnects: false } });
-  let prev = snapshotByWorkload(probe.aggregates(), identity.identify);
-  let last = process.hrtime.bigint();
-  const tick = (): void => {
-    const now = process.hrtime.bigint();
-    const cur = snapshotByWorkload(probe.aggregates(), identity.identify);
-    let rows = topRows(prev, cur, Number(now - last) / 1e9);
-    prev = cur;
-    last = now;
-    rows = rows.filter((r) => matchesTopFilters(r, filters));
-    rows.sort((a, b) => b[sortKey] - a[sortKey]);
-    rows = rows.slice(0, limit);
-    if (json) {
-      const time = new Date().toISOString();
-      io.out.write(rows.map((r) => formatJsonLine({ time, ...r })).join(''));
-      return;
-    }
+  let probe: ReturnType<typeof createTcpProbe>;
+  try {
+    probe = createTcpProbe({ policy: { failedConnects: false } });
+  } catch (err) {
+    await identity.close();
+    throw err;
+  }
+  const local = (): TopTcpReading => {
     const st = probe.stats();
-    const lost = Object.values(st.kernelDrops).reduce((a, b) => a + Number(b), 0) + st.readerDrops;
-    let text = tty ? '\x1b[H\x1b[2J' : '\n';
-    text += `${new Date().toISOString().slice(11, 19)}  top ${limit} by ${sortName}, ${interval}s interval, lost ${lost}\n${TABLE.header()}\n`;
-    for (const r of rows) {
-      text += `${TABLE.row([r.workload, r.conns_per_sec.toFixed(1), r.accepts_per_sec.toFixed(1), r.connect_p99_ms ? r.connect_p99_ms.toFixed(3) : '-', r.failed, r.retransmits, r.drops])}\n`;
-    }
-    io.out.write(text);
+    return { aggregates: probe.aggregates(), identify: identity.identify, lost: Object.values(st.kernelDrops).reduce((a, b) => a + Number(b), 0) + st.readerDrops };
   };
-  const timer = setInterval(tick, interval * 1000);
-  await new Promise<void>((resolve) => {
-    if (io.signal.aborted) return resolve();
-    const t = duration !== undefined ? setTimeout(resolve, duration * 1000) : undefined;
-    io.signal.addEventListener('abort', () => {
-      if (t) clearTimeout(t);
-      resolve();
-    }, { once: true });
-  });
-  clearInterval(timer);
-  await probe.close();
-  await identity.close();
-  return 0;
+  try {
+    view.start({ ...local(), lost: 0 });
+    const failed = await loop(local, view, interval, duration, io.signal);
+    if (failed !== undefined) {
+      io.err.write(`maxpro: reading the TCP aggregates: ${failed}\n`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    await probe.close();
+    await identity.close();
+  }
 }
 
 export const topTcpCommand: Command = {

@@ -9,16 +9,13 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { errnoName } from '../../ebpf/index.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
-import { createCgroupResolver } from '../../enrich/cgroup-resolver.js';
-import type { CgroupResolver } from '../../enrich/cgroup-resolver.js';
-import { identifyCgroupPath } from '../../enrich/container-identity.js';
-import type { ContainerIdentity } from '../../enrich/container-identity.js';
-import { createK8sMetadata } from '../../enrich/k8s-metadata.js';
-import type { K8sMetadata, K8sMetadataStats, PodMetadata } from '../../enrich/k8s-metadata.js';
+import type { K8sMetadataStats, PodMetadata } from '../../enrich/k8s-metadata.js';
 import { createProcessCache } from '../../enrich/process-cache.js';
 import type { ProcessCacheOptions, ProcessCacheStats } from '../../enrich/process-cache.js';
 import { createRedactor } from '../../enrich/redaction.js';
 import type { RedactorOptions } from '../../enrich/redaction.js';
+import { createWorkloadResolver, startK8sMetadata } from '../../enrich/workload-resolver.js';
+import type { WorkloadResolver } from '../../enrich/workload-resolver.js';
 import { createProcessProbe } from './process-probe.js';
 import type { ProcessProbe, ProcessProbeOptions, ProcessProbeStats } from './process-probe.js';
 import type { ProcessEvent, ProcessExecEvent } from './process-event.js';
@@ -57,11 +54,6 @@ export interface ProcessPipeline {
   metricsText(): string;
   flush(): void;
   close(): Promise<ProcessPipelineStats>;
-}
-
-interface CgroupInfo {
-  path: string | undefined;
-  identity: ContainerIdentity | undefined;
 }
 
 /** Wall-clock ms of boot, from /proc/uptime (boot clock, 10 ms resolution). */
@@ -114,40 +106,13 @@ export async function createProcessPipeline(options: ProcessPipelineOptions): Pr
     },
   });
   if (options.seed ?? true) cache.seedFromProc();
-  let resolver: CgroupResolver | undefined;
-  try {
-    resolver = createCgroupResolver();
-  } catch (err) {
-    notice(`cgroup: ${err instanceof Error ? err.message : String(err)}: container identity skipped`);
-  }
-  let k8s: K8sMetadata | undefined;
-  if (options.kubernetes !== false) {
-    k8s = createK8sMetadata({ ...(options.kubernetes || {}), onNotice: notice });
-    try {
-      if (!(await k8s.start())) k8s = undefined;
-    } catch (err) {
-      notice(`kubernetes: ${err instanceof Error ? err.message : String(err)}: pod metadata skipped`);
-      k8s = undefined;
-    }
-  }
+  const k8s = options.kubernetes === false ? undefined : await startK8sMetadata(options.kubernetes || {}, notice);
+  const workloads: WorkloadResolver = createWorkloadResolver({ ...(k8s ? { k8s } : {}), maxEntries: maxIdentities, onNotice: notice });
   const iso = createIsoFormatter(bootEpochMs());
-  const identities = new Map<number, CgroupInfo>();
-  const cgroupInfo = (id: number): CgroupInfo => {
-    let info = identities.get(id);
-    if (info) return info;
-    const path = resolver?.resolve(id);
-    info = { path, identity: path === undefined ? undefined : identifyCgroupPath(path) };
-    // Unknown ids are not memoised: the resolver rescans for new cgroups.
-    if (path !== undefined) {
-      if (identities.size >= maxIdentities) identities.delete(identities.keys().next().value as number);
-      identities.set(id, info);
-    }
-    return info;
-  };
   let records = 0;
 
   const addIdentity = (r: ProcessRecord, cgroupId: number): void => {
-    const { path, identity } = cgroupInfo(cgroupId);
+    const { path, identity } = workloads.cgroup(cgroupId);
     if (path !== undefined) r['process.linux.cgroup'] = path;
     if (!identity) return;
     r['maxpro.container.kind'] = identity.kind;
@@ -157,7 +122,7 @@ export async function createProcessPipeline(options: ProcessPipelineOptions): Pr
     }
     if (identity.podUid) {
       r['k8s.pod.uid'] = identity.podUid;
-      const pod: PodMetadata | undefined = k8s?.lookup(identity.podUid);
+      const pod: PodMetadata | undefined = workloads.pod(identity.podUid);
       if (pod) {
         r['k8s.pod.name'] = pod.name;
         r['k8s.namespace.name'] = pod.namespace;

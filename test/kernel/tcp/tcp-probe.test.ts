@@ -105,6 +105,39 @@ describe('tcp probe', { skip }, () => {
     });
   }
 
+  test('a local abort (SO_LINGER 0): lifetime, RTT and bytes of the connection at its close', async () => {
+    // tcp_disconnect() moves the socket to CLOSE before it sends the RST and clears the RTT;
+    // tcp_mstamp is as old as the last ACK there, so a lifetime taken from it would be near 0.
+    const N = 5, HOLD_MS = 120, BYTES = 3000;
+    const h = harness({ minLifetimeMs: HOLD_MS / 2 });
+    try {
+      const t = h.cg.traffic(['abort', '127.0.0.1', String(N), String(BYTES), String(HOLD_MS)]);
+      assert.equal(await t.exited(), 0, t.output());
+      await h.settle();
+      const client = h.agg('client');
+      assert.equal(client.counters.closes, N);
+      assert.equal(client.lifetime.count, N);
+      assert.equal(client.rtt.count, N);
+      // bytes_acked counts acknowledged sequence space, which includes the SYN.
+      assert.equal(client.counters.bytesAcked, N * (BYTES + 1));
+      const p50 = quantile(client.lifetime, 0.5);
+      assert.ok(p50 >= HOLD_MS * 1e6 * (1 - HIST_MAX_RELATIVE_ERROR) && p50 < (HOLD_MS + 100) * 1e6, `lifetime p50 ${p50} ns`);
+      assert.equal(h.agg('server').counters.resetsReceived, N);
+      const closes = connEvents(h, 'close').filter((e) => e.dir === 'client');
+      assert.equal(closes.length, N);
+      for (const c of closes) {
+        assert.ok(c.lifetimeNs >= HOLD_MS * 1e6, `lifetime ${c.lifetimeNs} ns`);
+        assert.equal(c.err, 0);
+        assert.equal(c.oldState, 'ESTABLISHED');
+        assert.equal(c.bytesAcked, BYTES + 1);
+        assert.ok(c.srttUs > 0 && c.segsOut > 0);
+        assert.equal(c.tgid, t.child.pid);
+      }
+    } finally {
+      await h.close();
+    }
+  });
+
   test('stream mode: connect, accept and close records carry the tuple, pid and cgroup', async () => {
     const h = harness({ stream: true });
     try {

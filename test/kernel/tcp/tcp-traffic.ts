@@ -69,6 +69,23 @@ async function main(): Promise<void> {
       await done;
       break;
     }
+    case 'abort': {
+      // count connections, each sends a2 bytes, waits a3 ms, then closes with an RST (SO_LINGER {1, 0}).
+      const count = Number(a1);
+      const srv = await serve(0, count);
+      const done = new Promise((r) => srv.once('allClosed', r));
+      const port = (srv.address() as net.AddressInfo).port;
+      for (let i = 0; i < count; i++) {
+        const s = await connectOnce(port);
+        s.on('error', () => {});
+        await new Promise<void>((r) => s.write(Buffer.alloc(Number(a2), 120), () => r()));
+        await new Promise((r) => setTimeout(r, Number(a3)));
+        s.resetAndDestroy();
+        await closed(s);
+      }
+      await done;
+      break;
+    }
     case 'serve': {
       const srv = await serve(Number(a1), Number(a2));
       console.log('listening');

@@ -27,7 +27,7 @@ describe('workload filter flags', () => {
 
   test('a subset of the filters for commands that cannot apply the others', () => {
     assert.deepEqual(Object.keys(workloadFilterOptions(['container', 'namespace'])), ['container', 'namespace']);
-    const row: TopTcpRow = { workload: 'prod/web-1', container: 'abcdef', pod: 'web-1', namespace: 'prod', conns_per_sec: 1, accepts_per_sec: 0, connect_p99_ms: 0, failed: 0, retransmits: 0, drops: 0 };
+    const row: TopTcpRow = { workload: 'prod/web-1', container: 'abcdef', pod: 'web-1', namespace: 'prod', conns_per_sec: 1, accepts_per_sec: 0, conns: 1, accepts: 0, connect_p99_ms: 0, failed: 0, retransmits: 0, drops: 0 };
     assert.ok(matchesTopFilters(row, { failed: false, container: 'abc', pod: 'web-1', namespace: 'prod' }));
     assert.ok(!matchesTopFilters(row, { failed: false, namespace: 'dev' }));
     assert.ok(!matchesTopFilters(row, { failed: false, container: 'fff' }));
@@ -42,8 +42,9 @@ describe('workload filter flags', () => {
       for (const flag of [...Object.keys(WORKLOAD_FILTER_OPTIONS), ...Object.keys(EVENT_SOURCE_OPTIONS)]) assert.match(cmd.help, new RegExp(`^  --${flag}\\b`, 'm'), `${cmd.name} --${flag}`);
       assert.ok(cmd.help.includes(EVENT_SOURCE_HELP));
     }
-    for (const flag of ['container', 'pod', 'namespace']) assert.match(topTcpCommand.help, new RegExp(`^  --${flag}\\b`, 'm'));
-    assert.doesNotMatch(topTcpCommand.help, /--agent|--comm/);
+    for (const flag of ['container', 'pod', 'namespace', ...Object.keys(EVENT_SOURCE_OPTIONS)]) assert.match(topTcpCommand.help, new RegExp(`^  --${flag}\\b`, 'm'));
+    assert.ok(topTcpCommand.help.includes(EVENT_SOURCE_HELP), 'top tcp chooses its source as trace does');
+    assert.doesNotMatch(topTcpCommand.help, /--comm|--pid|--failed/);
   });
 });
 

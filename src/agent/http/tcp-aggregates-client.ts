@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Reads a running agent's TCP aggregates (`GET /tcp/aggregates`), so that
+ * `maxpro top tcp` can show them without loading a TCP probe of its own.
+ */
+import { InvalidArgumentError, NotFoundError } from '../../lib/errors.js';
+import { decodeTcpAggregates } from '../../probes/tcp/tcp-aggregates-json.js';
+import type { TcpAggregatesSnapshot } from '../../probes/tcp/tcp-aggregates-json.js';
+import { reasonOf } from './live-stream-client.js';
+
+export interface TcpAggregatesClientOptions {
+  /** The agent's base URL, e.g. http://127.0.0.1:9464. */
+  url: string;
+  signal?: AbortSignal;
+  /** How long to wait for the whole answer. Default 1000 ms, as for the live stream. */
+  timeoutMs?: number;
+}
+
+/**
+ * Fetches and decodes one snapshot. Rejects with `NotFoundError` when no
+ * agent answers within `timeoutMs` or it refuses (404: no TCP probe there;
+ * the message names the URL and the agent's reason), and with
+ * `InvalidArgumentError` when the body is malformed (see tcp-aggregates-json.ts).
+ */
+export async function fetchTcpAggregates(options: TcpAggregatesClientOptions): Promise<TcpAggregatesSnapshot> {
+  const u = new URL('/tcp/aggregates', options.url);
+  const ctrl = new AbortController();
+  const onAbort = (): void => ctrl.abort();
+  if (options.signal?.aborted) ctrl.abort();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const timeoutMs = options.timeoutMs ?? 1000;
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    ctrl.abort();
+  }, timeoutMs);
+  let status: number;
+  let text: string;
+  try {
+    const res = await fetch(u, { signal: ctrl.signal, headers: { accept: 'application/json' } });
+    status = res.status;
+    text = await res.text();
+  } catch (err) {
+    const why = timedOut ? `no answer within ${timeoutMs} ms` : ctrl.signal.aborted ? 'aborted' : reasonOf(err);
+    throw new NotFoundError(`no agent at ${options.url} (${why})`, { cause: err });
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+  if (status !== 200) {
+    let why = text.trim();
+    try {
+      const e = JSON.parse(why) as { error?: unknown };
+      if (typeof e.error === 'string') why = e.error;
+    } catch { /* not JSON: an agent without this route answers plain text */ }
+    throw new NotFoundError(`agent at ${options.url} refused the TCP aggregates: HTTP ${status}${why ? ` ${why}` : ''}`);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (err) {
+    throw new InvalidArgumentError(`tcp aggregates JSON: body from ${options.url}: not JSON (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+  }
+  return decodeTcpAggregates(body);
+}

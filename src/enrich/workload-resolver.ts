@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Cgroup id -> cgroup path -> workload (container, pod, namespace): the one
+ * resolution that process records, TCP aggregates and the agent's labels
+ * share, so a cgroup gets the same identity in every output. Bounded; ids
+ * the cgroup resolver does not know yet are not memoised, so a new cgroup
+ * resolves after the resolver's next rescan.
+ */
+import { createCgroupResolver } from './cgroup-resolver.js';
+import type { CgroupResolver } from './cgroup-resolver.js';
+import { identifyCgroupPath } from './container-identity.js';
+import type { ContainerIdentity } from './container-identity.js';
+import { createK8sMetadata } from './k8s-metadata.js';
+import type { K8sMetadata, K8sMetadataOptions, PodMetadata } from './k8s-metadata.js';
+
+/** Who a cgroup belongs to, as metric labels. Empty strings where unknown. */
+export interface WorkloadIdentity {
+  /** Container id in its short form (12 hex, as `docker ps`), or the systemd unit / LXC / other workload id; empty for none. */
+  container: string;
+  /** Pod name when pod metadata is known, else the pod UID. */
+  pod: string;
+  namespace: string;
+  /** The cgroup path relative to the v2 root, when resolved. */
+  cgroupPath: string;
+}
+
+/** A cgroup as resolved: its path, and the workload the path names. Both undefined when unknown. */
+export interface CgroupWorkload {
+  path: string | undefined;
+  identity: ContainerIdentity | undefined;
+}
+
+export interface WorkloadResolverOptions {
+  /** The cgroup id -> path resolver to use; default: one of its own (a missing cgroup2 mount is noticed, not thrown). */
+  cgroups?: CgroupResolver;
+  /** Pod metadata (see startK8sMetadata); without it pods are named by UID. */
+  k8s?: K8sMetadata;
+  /** Most cgroups memoised. Default 4096. */
+  maxEntries?: number;
+  onNotice?(message: string): void;
+}
+
+export interface WorkloadResolver {
+  cgroup(cgroupId: number | bigint): CgroupWorkload;
+  /** Pod metadata of a pod UID, when a cluster is known and has the pod. */
+  pod(podUid: string): PodMetadata | undefined;
+  identify(cgroupId: number | bigint): WorkloadIdentity;
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const UNKNOWN: CgroupWorkload = Object.freeze({ path: undefined, identity: undefined });
+const NO_IDENTITY: WorkloadIdentity = Object.freeze({ container: '', pod: '', namespace: '', cgroupPath: '' });
+
+/** The container label of a workload id: 64-hex container ids shortened to 12; unit, LXC and other ids as they are. */
+export function shortWorkloadId(id: string): string {
+  return HEX64.test(id) ? id.slice(0, 12) : id;
+}
+
+/** The labels of a resolved cgroup; `pod` metadata, when known, names the pod and its namespace. */
+export function workloadIdentity(path: string, identity: ContainerIdentity, pod?: PodMetadata): WorkloadIdentity {
+  return {
+    container: shortWorkloadId(identity.id),
+    pod: pod?.name ?? identity.podUid ?? '',
+    namespace: pod?.namespace ?? '',
+    cgroupPath: path,
+  };
+}
+
+/**
+ * Starts pod metadata from a cluster; undefined (noticed) when there is no
+ * cluster or it cannot be reached. Throws `InvalidArgumentError` only for bad
+ * options (a kubeconfig that does not exist).
+ */
+export async function startK8sMetadata(options: K8sMetadataOptions, onNotice?: (message: string) => void): Promise<K8sMetadata | undefined> {
+  const notice = onNotice ?? ((): void => {});
+  const k8s = createK8sMetadata({ ...options, onNotice: notice });
+  try {
+    if (await k8s.start()) return k8s;
+  } catch (err) {
+    notice(`kubernetes: ${err instanceof Error ? err.message : String(err)}: pod metadata skipped`);
+  }
+  await k8s.close().catch(() => undefined);
+  return undefined;
+}
+
+export function createWorkloadResolver(options: WorkloadResolverOptions = {}): WorkloadResolver {
+  const maxEntries = options.maxEntries ?? 4096;
+  let cgroups = options.cgroups;
+  if (!cgroups) {
+    try {
+      cgroups = createCgroupResolver();
+    } catch (err) {
+      options.onNotice?.(`cgroup: ${err instanceof Error ? err.message : String(err)}: container identity skipped`);
+    }
+  }
+  const k8s = options.k8s;
+  const memo = new Map<number, CgroupWorkload>();
+
+  const cgroup = (cgroupId: number | bigint): CgroupWorkload => {
+    const id = Number(cgroupId);
+    const hit = memo.get(id);
+    if (hit) return hit;
+    const path = cgroups?.resolve(id);
+    if (path === undefined) return UNKNOWN;
+    const out: CgroupWorkload = { path, identity: identifyCgroupPath(path) };
+    if (memo.size >= maxEntries) memo.delete(memo.keys().next().value as number);
+    memo.set(id, out);
+    return out;
+  };
+
+  return {
+    cgroup,
+    pod: (uid) => k8s?.lookup(uid),
+    identify(cgroupId) {
+      // Pod metadata is looked up on every call: a pod seen before its metadata arrived is named once it has.
+      const { path, identity } = cgroup(cgroupId);
+      if (path === undefined || !identity) return NO_IDENTITY;
+      return workloadIdentity(path, identity, identity.podUid ? k8s?.lookup(identity.podUid) : undefined);
+    },
+  };
+}
