@@ -30,7 +30,7 @@ export interface SqliteSpanStoreOptions {
   maxBytes?: number;
   /** fsync every commit (survives power loss, not only a process crash); default false. */
   fsync?: boolean;
-  /** SQLite page cache, in MiB; default 64. Bounds the store's memory. */
+  /** SQLite page cache, in MiB; default 16 (64 was slower to ingest and 40 MB larger in the collector bench). Bounds the store's memory. */
   cacheMiB?: number;
   /** Most spans a RED or dependency query reads; default 2,000,000. */
   maxScanRows?: number;
@@ -147,7 +147,7 @@ class SqliteSpanStore implements SpanStore {
       this.#db = new Database(this.#path);
       this.#db.pragma('journal_mode = WAL');
       this.#db.pragma(`synchronous = ${options.fsync ? 'FULL' : 'NORMAL'}`);
-      this.#db.pragma(`cache_size = -${(options.cacheMiB ?? 64) * 1024}`);
+      this.#db.pragma(`cache_size = -${(options.cacheMiB ?? 16) * 1024}`);
       this.#db.pragma('busy_timeout = 5000');
       this.#db.exec(SCHEMA);
     } catch (err) {
