@@ -94,28 +94,35 @@ export function createWorkloadResolver(options: WorkloadResolverOptions = {}): W
     }
   }
   const k8s = options.k8s;
-  const memo = new Map<number, CgroupWorkload>();
+  /** A resolved cgroup, and its labels once they are final (no pod metadata still to come). */
+  interface Entry { path: string; identity: ContainerIdentity; labels?: WorkloadIdentity }
+  const memo = new Map<number, Entry>();
 
-  const cgroup = (cgroupId: number | bigint): CgroupWorkload => {
+  const entry = (cgroupId: number | bigint): Entry | undefined => {
     const id = Number(cgroupId);
     const hit = memo.get(id);
     if (hit) return hit;
     const path = cgroups?.resolve(id);
-    if (path === undefined) return UNKNOWN;
-    const out: CgroupWorkload = { path, identity: identifyCgroupPath(path) };
+    if (path === undefined) return undefined;
+    const e: Entry = { path, identity: identifyCgroupPath(path) };
     if (memo.size >= maxEntries) memo.delete(memo.keys().next().value as number);
-    memo.set(id, out);
-    return out;
+    memo.set(id, e);
+    return e;
   };
+  const cgroup = (cgroupId: number | bigint): CgroupWorkload => entry(cgroupId) ?? UNKNOWN;
 
   return {
     cgroup,
     pod: (uid) => k8s?.lookup(uid),
     identify(cgroupId) {
-      // Pod metadata is looked up on every call: a pod seen before its metadata arrived is named once it has.
-      const { path, identity } = cgroup(cgroupId);
-      if (path === undefined || !identity) return NO_IDENTITY;
-      return workloadIdentity(path, identity, identity.podUid ? k8s?.lookup(identity.podUid) : undefined);
+      const e = entry(cgroupId);
+      if (!e) return NO_IDENTITY;
+      if (e.labels) return e.labels;
+      const pod = e.identity.podUid ? k8s?.lookup(e.identity.podUid) : undefined;
+      const labels = workloadIdentity(e.path, e.identity, pod);
+      // A pod seen before its metadata arrived is looked up again on the next call.
+      if (!e.identity.podUid || pod || !k8s) e.labels = labels;
+      return labels;
     },
   };
 }

@@ -8,10 +8,10 @@ import { parseArgs } from 'node:util';
 import type { Command, CommandIO } from '../command.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
 import { matchesWorkload } from '../../lib/workload-match.js';
-import { createTcpProbe } from '../../probes/tcp/tcp-probe.js';
+import { tcpProbeLost } from '../../probes/tcp/tcp-probe.js';
 import type { TcpAggregate } from '../../probes/tcp/tcp-aggregates.js';
 import type { TcpAggregatesSnapshot } from '../../probes/tcp/tcp-aggregates-json.js';
-import { createTcpIdentity } from '../../probes/tcp/tcp-identity.js';
+import { openLocalTcp } from '../open-local-tcp.js';
 import type { WorkloadIdentity } from '../../probes/tcp/tcp-identity.js';
 import { createLogLinearHistogram, mergeInto, quantile, subtract } from '../../lib/histogram/index.js';
 import type { LogLinearHistogram } from '../../lib/histogram/index.js';
@@ -296,21 +296,8 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
     return 0;
   }
 
-  const identity = await createTcpIdentity({
-    kubernetes: values.kubeconfig ? { kubeconfig: values.kubeconfig } : {},
-    onNotice: (m) => io.err.write(`maxpro: ${m}\n`),
-  });
-  let probe: ReturnType<typeof createTcpProbe>;
-  try {
-    probe = createTcpProbe({ policy: { failedConnects: false } });
-  } catch (err) {
-    await identity.close();
-    throw err;
-  }
-  const local = (): TopTcpReading => {
-    const st = probe.stats();
-    return { aggregates: probe.aggregates(), identify: identity.identify, lost: Object.values(st.kernelDrops).reduce((a, b) => a + Number(b), 0) + st.readerDrops };
-  };
+  const { probe, identity, close } = await openLocalTcp(io, values.kubeconfig, () => ({ policy: { failedConnects: false } }));
+  const local = (): TopTcpReading => ({ aggregates: probe.aggregates(), identify: identity.identify, lost: tcpProbeLost(probe.stats()) });
   try {
     view.start({ ...local(), lost: 0 });
     const failed = await loop(local, view, interval, duration, io.signal);
@@ -320,8 +307,7 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
     }
     return 0;
   } finally {
-    await probe.close();
-    await identity.close();
+    await close();
   }
 }
 

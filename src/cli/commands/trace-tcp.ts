@@ -4,10 +4,10 @@ import { parseArgs } from 'node:util';
 import type { Command, CommandIO } from '../command.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
 import { matchesWorkload } from '../../lib/workload-match.js';
-import { createTcpProbe } from '../../probes/tcp/tcp-probe.js';
+import { tcpProbeLost } from '../../probes/tcp/tcp-probe.js';
 import type { TcpPolicy, TcpProbeStats } from '../../probes/tcp/tcp-probe.js';
 import type { TcpConnEvent, TcpEvent, TcpSignalEvent } from '../../probes/tcp/tcp-event.js';
-import { createTcpIdentity } from '../../probes/tcp/tcp-identity.js';
+import { openLocalTcp } from '../open-local-tcp.js';
 import type { WorkloadIdentity } from '../../probes/tcp/tcp-identity.js';
 import { dropReasonNames, resetReasonNames } from '../../probes/tcp/kernel-reasons.js';
 import { errnoName } from '../../ebpf/index.js';
@@ -142,7 +142,7 @@ export function policyFor(f: TcpFilters): TcpPolicy {
 
 function summary(shown: number, filtered: number, s: TcpProbeStats): string {
   const k = s.kernelDrops;
-  const lost = Object.values(k).reduce((a, b) => a + Number(b), 0) + s.readerDrops;
+  const lost = tcpProbeLost(s);
   return `\n${shown} events shown, ${filtered} filtered out, ${s.records} received\n` +
     `lost: ${lost} (ringbuf_full ${k.ringbuf_full}, output_failed ${k.output_failed}, helper_failed ${k.helper_failed}, ` +
     `map_full ${k.map_full}, reader ${s.readerDrops}, undecodable ${s.undecodable})\n`;
@@ -275,26 +275,15 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
       return 0;
     }
 
-    const identity = await createTcpIdentity({
-      kubernetes: values.kubeconfig ? { kubeconfig: values.kubeconfig } : {},
-      onNotice: (m) => io.err.write(`maxpro: ${m}\n`),
-    });
-    let probe: ReturnType<typeof createTcpProbe>;
-    try {
-      probe = createTcpProbe({
-        policy: policyFor(f),
-        onEvent: (e) => show(e, identity.identify(e.cgroupId), new Date(), false),
-      });
-    } catch (err) {
-      await identity.close();
-      throw err;
-    }
+    const local = await openLocalTcp(io, values.kubeconfig, (identity) => ({
+      policy: policyFor(f),
+      onEvent: (e) => show(e, identity.identify(e.cgroupId), new Date(), false),
+    }));
     await waitForStop(io.signal, duration);
-    await probe.close();
+    await local.close();
     clearInterval(flush);
     if (pending) io.out.write(pending);
-    await identity.close();
-    (json ? io.err : io.out).write(summary(shown, filtered, probe.stats()));
+    (json ? io.err : io.out).write(summary(shown, filtered, local.probe.stats()));
     return 0;
   } finally {
     clearInterval(flush);

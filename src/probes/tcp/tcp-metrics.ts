@@ -16,6 +16,7 @@ import type { LogLinearHistogram } from '../../lib/histogram/index.js';
 import type { HistogramSample, Labels, MetricFamily, MetricsSource, ScalarSample } from '../../exporters/openmetrics/metric-family.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
 import type { WorkloadIdentity } from './tcp-identity.js';
+import { tcpProbeLost } from './tcp-probe.js';
 import type { TcpProbe } from './tcp-probe.js';
 import type { TcpAggCounter, TcpAggregate } from './tcp-aggregates.js';
 
@@ -152,7 +153,7 @@ export function createTcpMetrics(options: TcpMetricsOptions): TcpMetrics {
         { name: 'maxpro_tcp_node_events', type: 'counter', help: 'Machine-wide TCP counters of the probe, by kind.',
           samples: Object.entries(globals).map(([kind, value]) => ({ labels: { kind: snake(kind) }, value })) },
         { name: 'maxpro_tcp_probe_lost_records', type: 'counter', help: 'TCP probe records lost (ring buffer full, reader queue full).',
-          samples: [{ labels: {}, value: Object.values(st.kernelDrops).reduce((s, v) => s + Number(v), 0) + st.readerDrops }] },
+          samples: [{ labels: {}, value: tcpProbeLost(st) }] },
         { name: 'maxpro_tcp_overflow_aggregates', type: 'gauge',
           help: 'TCP aggregates folded into the overflow series by the series cap, at the last collection.', samples: [{ labels: {}, value: overflowed }] },
       ];

@@ -70,6 +70,11 @@ export interface TcpProbeStats {
   handlerErrors: number;
 }
 
+/** Every record lost, in the kernel and in user space. */
+export function tcpProbeLost(s: TcpProbeStats): number {
+  return Object.values(s.kernelDrops).reduce((a, b) => a + Number(b), 0) + s.readerDrops;
+}
+
 export interface TcpReasonCount {
   reason: number;
   name: string;

@@ -14,6 +14,7 @@ import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kernelSkip, sleep, waitFor } from '../../helpers/kernel.js';
+import { readNdjson } from '../../helpers/ndjson.js';
 import { createAgent } from '../../../src/agent/agent.js';
 import type { Agent } from '../../../src/agent/agent.js';
 import { openLiveStream } from '../../../src/agent/http/live-stream-client.js';
@@ -103,20 +104,10 @@ describe('agent: cgroup allow and deny lists in the process probe', { skip, time
     // The exported view only: a subscriber to every process record would suspend the filter.
     const res = await fetch(`${agent.url}/stream?probe=process&kept=true`, { signal: abort.signal });
     assert.equal(res.status, 200);
-    void (async () => {
-      let buf = '';
-      try {
-        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-          buf += Buffer.from(chunk).toString();
-          let i;
-          while ((i = buf.indexOf('\n')) >= 0) {
-            const line = JSON.parse(buf.slice(0, i)) as Line;
-            if (line.stream === undefined) seen.push(line);
-            buf = buf.slice(i + 1);
-          }
-        }
-      } catch { /* aborted */ }
-    })();
+    readNdjson(res, (l) => {
+      const line = l as Line;
+      if (line.stream === undefined) seen.push(line);
+    });
     await sleep(200);
   });
 

@@ -15,6 +15,7 @@ import { createVethPair } from '../../helpers/netns.js';
 import type { VethPair } from '../../helpers/netns.js';
 import { prometheusSkip, promtoolCheckMetrics, startPrometheus } from '../../helpers/prometheus.js';
 import type { PrometheusInstance } from '../../helpers/prometheus.js';
+import { readNdjson } from '../../helpers/ndjson.js';
 import { createAgent } from '../../../src/agent/agent.js';
 import type { Agent } from '../../../src/agent/agent.js';
 import { parseConfigText } from '../../../src/agent/config/load-config.js';
@@ -104,20 +105,10 @@ describe('agent policy with the TCP probe', { skip: skipReason() }, () => {
     assert.deepEqual(agent.probes(), ['tcp']);
     const res = await fetch(`${agent.url}/stream?probe=tcp&kept=true`, { signal: streamAbort.signal });
     assert.equal(res.status, 200);
-    void (async () => {
-      let buf = '';
-      try {
-        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-          buf += Buffer.from(chunk).toString();
-          let i;
-          while ((i = buf.indexOf('\n')) >= 0) {
-            const line = JSON.parse(buf.slice(0, i)) as StreamLine | { stream: unknown };
-            if (!('stream' in line)) stream.push(line); // status lines are not events
-            buf = buf.slice(i + 1);
-          }
-        }
-      } catch { /* aborted */ }
-    })();
+    readNdjson(res, (l) => {
+      const line = l as StreamLine | { stream: unknown };
+      if (!('stream' in line)) stream.push(line); // status lines are not events
+    });
     if (!prometheusSkip()) prom = await startPrometheus([agent.url.replace('http://', '')]);
   });
 

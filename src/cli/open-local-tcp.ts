@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The TCP probe of `trace tcp` and `top tcp` when no agent serves them:
+ * loaded in this process, with workload identities (pod names from
+ * `--kubeconfig` or the in-cluster account).
+ */
+import type { CommandIO } from './command.js';
+import { createTcpIdentity } from '../probes/tcp/tcp-identity.js';
+import type { TcpIdentity } from '../probes/tcp/tcp-identity.js';
+import { createTcpProbe } from '../probes/tcp/tcp-probe.js';
+import type { TcpProbe, TcpProbeOptions } from '../probes/tcp/tcp-probe.js';
+
+export interface LocalTcp {
+  probe: TcpProbe;
+  identity: TcpIdentity;
+  /** Closes the probe, then the identities. */
+  close(): Promise<void>;
+}
+
+/** May throw what createTcpProbe throws (nothing is left open then). */
+export async function openLocalTcp(io: CommandIO, kubeconfig: string | undefined,
+  probeOptions: (identity: TcpIdentity) => TcpProbeOptions): Promise<LocalTcp> {
+  const identity = await createTcpIdentity({
+    kubernetes: kubeconfig ? { kubeconfig } : {},
+    onNotice: (m) => io.err.write(`maxpro: ${m}\n`),
+  });
+  let probe: TcpProbe;
+  try {
+    probe = createTcpProbe(probeOptions(identity));
+  } catch (err) {
+    await identity.close();
+    throw err;
+  }
+  return {
+    probe, identity,
+    async close() {
+      await probe.close();
+      await identity.close();
+    },
+  };
+}
