@@ -35,6 +35,13 @@ export function procRssMb(pid: number): number {
   return kb / 1024;
 }
 
+/** The value of `--name VALUE` in this process's arguments, else `def`. */
+export function benchFlag(name: string, def: string): string {
+  const args = process.argv.slice(2);
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1]! : def;
+}
+
 /** Median of numbers. */
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -19,15 +19,10 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { enableBpfStats, repoRoot } from '../../src/ebpf/index.js';
 import { createTcpProbe } from '../../src/probes/tcp/tcp-probe.js';
-import { compileC, median, printFigures, procCpuNs, procRssMb } from '../lib/bench-utils.js';
+import { benchFlag, compileC, median, printFigures, procCpuNs, procRssMb } from '../lib/bench-utils.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string, def: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : def;
-};
-const rounds = Number(flag('rounds', '8'));
-const seconds = Number(flag('seconds', '1'));
+const rounds = Number(benchFlag('rounds', '8'));
+const seconds = Number(benchFlag('seconds', '1'));
 
 /** A source edit: `anchor` must occur in the probe's source exactly once. */
 interface Edit { anchor: string; replace: string }

@@ -46,21 +46,17 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openObjectFile } from '../../src/ebpf/index.js';
 import type { BpfObject } from '../../src/ebpf/index.js';
+import { benchFlag } from '../lib/bench-utils.js';
 
 const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 const outDir = join(root, 'bench/.output');
-const args = process.argv.slice(2);
-const flag = (name: string, def: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : def;
-};
-const pairs = Number(flag('pairs', '20'));
-const seconds = Number(flag('seconds', '1'));
-const rounds = Number(flag('rounds', '5'));
-const peerSeconds = Number(flag('peer-seconds', '2'));
-const clients = Number(flag('clients', '2'));
-const skip = new Set(flag('skip', '').split(',').filter(Boolean));
-const nice = Number(flag('nice', '-10'));
+const pairs = Number(benchFlag('pairs', '20'));
+const seconds = Number(benchFlag('seconds', '1'));
+const rounds = Number(benchFlag('rounds', '5'));
+const peerSeconds = Number(benchFlag('peer-seconds', '2'));
+const clients = Number(benchFlag('clients', '2'));
+const skip = new Set(benchFlag('skip', '').split(',').filter(Boolean));
+const nice = Number(benchFlag('nice', '-10'));
 const ncpu = cpus().length;
 
 type Config = 'base' | 'floor' | 'agent' | 'bpftrace' | 'tcplife';
