@@ -10,6 +10,7 @@
  *   connect-fail <host> <port>         one connect expected to fail
  *   send <host> <port> <bytes> <delayMs> [localPort]  connect, print "connected", wait, send, wait for the peer to close
  *   hold <host> <port> <localPort>     connect from localPort, print "connected", keep the socket until stdin closes
+ *   abort <host> <count> <bytes> <holdMs>  <count> connections, each sends <bytes>, is held >= <holdMs>, then closes with an RST
  * Prints "done" when finished; exits 1 on an unexpected error.
  */
 import net from 'node:net';
@@ -22,6 +23,17 @@ function connectOnce(port: number, localPort?: number): Promise<net.Socket> {
     s.once('connect', () => resolve(s));
     s.once('error', reject);
   });
+}
+
+/**
+ * Waits until at least `ms` have passed since `since` (a process.hrtime.bigint() reading).
+ * A timer alone can fire up to ~1 ms early: libuv schedules it from the loop's cached clock.
+ */
+async function holdUntil(since: bigint, ms: number): Promise<void> {
+  const deadline = since + BigInt(Math.round(ms * 1e6));
+  for (let left = deadline - process.hrtime.bigint(); left > 0n; left = deadline - process.hrtime.bigint()) {
+    await new Promise((r) => setTimeout(r, Math.max(1, Math.ceil(Number(left) / 1e6))));
+  }
 }
 
 function closed(s: net.Socket): Promise<void> {
@@ -77,9 +89,11 @@ async function main(): Promise<void> {
       const port = (srv.address() as net.AddressInfo).port;
       for (let i = 0; i < count; i++) {
         const s = await connectOnce(port);
+        // The kernel's lifetime starts at or before the handshake completes, so hold from here.
+        const connectedAt = process.hrtime.bigint();
         s.on('error', () => {});
         await new Promise<void>((r) => s.write(Buffer.alloc(Number(a2), 120), () => r()));
-        await new Promise((r) => setTimeout(r, Number(a3)));
+        await holdUntil(connectedAt, Number(a3));
         s.resetAndDestroy();
         await closed(s);
       }
