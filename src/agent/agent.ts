@@ -7,6 +7,8 @@
  */
 import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { createRedactor } from '../enrich/redaction.js';
+import { createK8sMetadata } from '../enrich/k8s-metadata.js';
+import type { K8sMetadata } from '../enrich/k8s-metadata.js';
 import { ClosedError } from '../lib/errors.js';
 import type { Redactor } from '../enrich/redaction.js';
 import { enableBpfStats, ensurePinDir } from '../ebpf/index.js';
@@ -92,7 +94,17 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   const runProbes = options.probes !== false;
   const self: SelfMetrics = createSelfMetrics();
   const manager: ProbeManager = createProbeManager();
-  const labeler: WorkloadLabeler = createWorkloadLabeler(cfg.workloads);
+  // Pod metadata, when a cluster is configured: watched in the background, so labels and selectors
+  // see a pod from the moment its metadata arrives (the kernel cgroup lists are rewritten then too).
+  let podsChanged = (): void => {};
+  const k8s: K8sMetadata | undefined = cfg.kubernetes.enabled
+    ? createK8sMetadata({
+      ...(cfg.kubernetes.kubeconfig ? { kubeconfig: cfg.kubernetes.kubeconfig } : {}),
+      ...(cfg.agent.nodeName ? { nodeName: cfg.agent.nodeName } : {}),
+      maxPods: cfg.kubernetes.maxPods, onNotice: log, onChange: () => podsChanged(),
+    })
+    : undefined;
+  const labeler: WorkloadLabeler = createWorkloadLabeler({ workloads: cfg.workloads, ...(k8s ? { pods: (uid: string) => k8s.lookup(uid) } : {}) });
   let redactor: Redactor = createRedactor({ extraPatterns: cfg.redaction.extraPatterns });
   let engine: PolicyEngine = createPolicyEngine(cfg.policy);
   let plan: PushDownPlan = planPushDown(cfg.policy);
@@ -166,6 +178,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
         ...(e.workload.attributes.cgroup ? { 'maxpro.cgroup.path': e.workload.attributes.cgroup } : {}),
         ...(e.workload.attributes.container ? { 'container.id': e.workload.attributes.container } : {}),
         ...(e.workload.attributes.pod ? { 'k8s.pod.uid': e.workload.attributes.pod } : {}),
+        ...(e.workload.podName ? { 'k8s.pod.name': e.workload.podName, 'k8s.namespace.name': e.workload.attributes.namespace ?? '' } : {}),
         ...Object.fromEntries(Object.entries(e.fields).map(([k, v]) => [k, v!])),
       },
     });
@@ -290,6 +303,14 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     fams.push({ name: 'maxpro_agent_reloads', type: 'counter', help: 'Configuration reloads, by result.', samples: [
       { labels: { result: 'ok' }, value: reloads.ok }, { labels: { result: 'rejected' }, value: reloads.failed },
     ] });
+    if (k8s) {
+      const ks = k8s.stats();
+      fams.push(
+        { name: 'maxpro_kubernetes_pods', type: 'gauge', help: 'Pods of this node whose metadata the agent holds.', samples: [{ labels: { state: ks.state }, value: ks.pods }] },
+        { name: 'maxpro_kubernetes_pods_overflow', type: 'counter', help: 'Pod updates not kept because kubernetes.maxPods was reached (those pods get no labels).', samples: [{ labels: {}, value: ks.overflow }] },
+        { name: 'maxpro_kubernetes_watch_errors', type: 'counter', help: 'Failures of the pod list/watch (it retries).', samples: [{ labels: {}, value: ks.errors }] },
+      );
+    }
     fams.push({ name: 'maxpro_live_stream_clients', type: 'gauge', help: 'Clients attached to /stream.', samples: [{ labels: {}, value: st.clients }] });
     return fams;
   };
@@ -357,6 +378,21 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     for (const p of PROBES) if (cfg.probes[p].enabled) await loadProbe(p);
     await syncCgroupFilters();
   }
+  let podSync: NodeJS.Timeout | undefined;
+  if (k8s) {
+    // Pod updates come in bursts (the initial list, resyncs): one rewrite of the cgroup lists per second at most.
+    if (runProbes) {
+      podsChanged = () => {
+        podSync ??= setTimeout(() => {
+          podSync = undefined;
+          syncCgroupFilters().catch((err: unknown) => {
+            if (!(err instanceof ClosedError)) log(`cgroup filter after a pod change: ${err instanceof Error ? err.message : String(err)}`);
+          });
+        }, 1000).unref();
+      };
+    }
+    k8s.start().catch((err: unknown) => log(`kubernetes: ${err instanceof Error ? err.message : String(err)}: pod metadata skipped`));
+  }
   await startExporters(cfg);
   let http: AgentHttpServer;
   try {
@@ -384,6 +420,8 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       onError: (err) => log(`http: ${String(err)}`),
     });
   } catch (err) {
+    clearTimeout(podSync);
+    await k8s?.close().catch(() => undefined);
     await stopExporters(1000);
     await manager.close();
     bpfStats?.close();
@@ -438,6 +476,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
           await startExporters(next);
         }
         if (next.http.listen !== cfg.http.listen) log(`http.listen changed to ${next.http.listen}: applies after a restart`);
+        if (JSON.stringify(next.kubernetes) !== JSON.stringify(cfg.kubernetes)) log('kubernetes settings changed: they apply after a restart');
         cfg = next;
         reloads.ok++;
         log('configuration reloaded');
@@ -451,6 +490,9 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       shut ??= (async () => {
         const deadline = cfg.agent.drainTimeoutMs;
         ready = false;
+        podsChanged = () => {};
+        clearTimeout(podSync);
+        await k8s?.close().catch((err: unknown) => log(`kubernetes: ${String(err)}`));
         cgroupSync.close();
         // Detach and drain the probes into the pipeline, then the exporters.
         try {

@@ -67,6 +67,8 @@ export interface K8sMetadataOptions {
   maxPods?: number;
   /** Receives one-line notices (skipped, connected, watch errors). */
   onNotice?(message: string): void;
+  /** Called after a pod was added, changed or removed (its UID), so that caches of derived labels can refresh. */
+  onChange?(podUid: string): void;
 }
 
 export interface K8sMetadataStats {
@@ -83,6 +85,26 @@ export interface K8sMetadata {
   lookup(podUid: string): PodMetadata | undefined;
   stats(): K8sMetadataStats;
   close(): Promise<void>;
+}
+
+/**
+ * One line for a client error. API errors carry the HTTP code and the
+ * server's Status object (reason, message), and their message spans
+ * several lines with the response headers; a 401/403 is most often RBAC.
+ */
+export function k8sErrorReason(err: unknown): string {
+  const e = err as { code?: unknown; body?: unknown; message?: unknown } | undefined;
+  if (typeof e?.code === 'number' && e.code >= 100) {
+    let status: { reason?: unknown; message?: unknown } = {};
+    try {
+      status = (typeof e.body === 'string' ? JSON.parse(e.body) : e.body ?? {}) as typeof status;
+    } catch { /* not a Status object */ }
+    const what = [status.reason, status.message].filter((x) => typeof x === 'string' && x).join(': ');
+    const hint = e.code === 401 || e.code === 403 ? ' (the agent\'s account needs get, list and watch on pods)' : '';
+    return `HTTP ${e.code}${what ? ` ${what}` : ''}${hint}`;
+  }
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split('\n')[0]!.trim();
 }
 
 const SA_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
@@ -103,6 +125,7 @@ export function createK8sMetadata(options: K8sMetadataOptions = {}): K8sMetadata
   const pods = new Map<string, PodMetadata>();
   const st: K8sMetadataStats = { state: 'disabled', pods: 0, overflow: 0, errors: 0 };
   let stop: (() => Promise<void>) | undefined;
+  let closed = false;
   const notice = (m: string): void => options.onNotice?.(m);
 
   const put = (pod: PodLike): void => {
@@ -113,15 +136,17 @@ export function createK8sMetadata(options: K8sMetadataOptions = {}): K8sMetadata
       return;
     }
     pods.set(meta.uid, meta);
+    options.onChange?.(meta.uid);
   };
   const remove = (pod: PodLike): void => {
-    if (pod.metadata?.uid) pods.delete(pod.metadata.uid);
+    const uid = pod.metadata?.uid;
+    if (uid && pods.delete(uid)) options.onChange?.(uid);
   };
 
   return {
     async start(): Promise<boolean> {
       if (!kubernetesConfigured(options.kubeconfig)) {
-        notice('kubernetes: no cluster configured (no in-cluster service account, no --kubeconfig): pod metadata skipped');
+        notice('kubernetes: no cluster configured (no in-cluster service account, no kubeconfig given): pod metadata skipped');
         return false;
       }
       st.state = 'starting';
@@ -139,22 +164,28 @@ export function createK8sMetadata(options: K8sMetadataOptions = {}): K8sMetadata
       informer.on('update', put);
       informer.on('delete', remove);
       informer.on('error', (err: unknown) => {
+        if (closed) return; // stop() aborts the watch request
         st.errors++;
         st.state = 'error';
-        notice(`kubernetes: pod watch failed: ${err instanceof Error ? err.message : String(err)} (retrying)`);
+        notice(`kubernetes: pod watch failed: ${k8sErrorReason(err)} (retrying)`);
       });
-      informer.on('connect', () => { st.state = 'watching'; });
+      informer.on('connect', () => {
+        if (st.state === 'error') notice(`kubernetes: pod watch on node ${nodeName} recovered (${pods.size} pods)`);
+        st.state = 'watching';
+      });
       stop = () => informer.stop();
       try {
         await informer.start();
       } catch (err) {
         st.errors++;
         st.state = 'error';
-        notice(`kubernetes: cannot list pods on node ${nodeName}: ${err instanceof Error ? err.message : String(err)}: pod metadata skipped`);
+        notice(`kubernetes: cannot list pods on node ${nodeName}: ${k8sErrorReason(err)}: pod metadata skipped`);
         await informer.stop().catch(() => undefined);
         stop = undefined;
         return false;
       }
+      // The informer reports a failed first list through 'error' and keeps retrying: say so rather than "watching".
+      if ((st.state as K8sMetadataStats['state']) === 'error') return true;
       st.state = 'watching';
       notice(`kubernetes: watching pods on node ${nodeName} (${pods.size} now)`);
       return true;
@@ -162,6 +193,7 @@ export function createK8sMetadata(options: K8sMetadataOptions = {}): K8sMetadata
     lookup: (uid) => pods.get(uid),
     stats: () => ({ ...st, pods: pods.size }),
     async close(): Promise<void> {
+      closed = true;
       const s = stop;
       stop = undefined;
       if (s) await s();

@@ -35,7 +35,7 @@ export interface WorkloadResolverOptions {
   cgroups?: CgroupResolver;
   /** Pod metadata (see startK8sMetadata); without it pods are named by UID. */
   k8s?: K8sMetadata;
-  /** Most cgroups memoised. Default 4096. */
+  /** Most cgroups memoised. Default 4096; 0: none (the caller keeps what it derives). */
   maxEntries?: number;
   onNotice?(message: string): void;
 }
@@ -105,8 +105,10 @@ export function createWorkloadResolver(options: WorkloadResolverOptions = {}): W
     const path = cgroups?.resolve(id);
     if (path === undefined) return undefined;
     const e: Entry = { path, identity: identifyCgroupPath(path) };
-    if (memo.size >= maxEntries) memo.delete(memo.keys().next().value as number);
-    memo.set(id, e);
+    if (maxEntries > 0) {
+      if (memo.size >= maxEntries) memo.delete(memo.keys().next().value as number);
+      memo.set(id, e);
+    }
     return e;
   };
   const cgroup = (cgroupId: number | bigint): CgroupWorkload => entry(cgroupId) ?? UNKNOWN;

@@ -60,6 +60,14 @@ export const AGENT_CONFIG_SCHEMA = z.object({
   policy: POLICY_SET_SCHEMA.default(() => DEFAULT_POLICY()).describe(
     'Default: keep every process event; of TCP, keep failed connects and handshakes over 200 ms (the kernel aggregates count every connection).',
   ),
+  kubernetes: z.object({
+    enabled: z.boolean().default(true).describe(
+      'Pod metadata (name, namespace, labels, owner) for labels and selectors, when a cluster is configured: ' +
+      'the in-cluster service account, or `kubeconfig`. Without one the agent says so once and goes on.',
+    ),
+    kubeconfig: z.string().min(1).optional().describe('Path of a kubeconfig; default: the in-cluster service account.'),
+    maxPods: z.number().int().min(1).max(100_000).default(1024).describe('Most pods kept (this node\'s); the rest are counted, not labelled.'),
+  }).strict().default(() => ({ enabled: true, maxPods: 1024 })).describe('Takes effect on restart.'),
   workloads: z.array(z.object({
     cgroup: z.string().startsWith('/').describe('cgroup v2 path prefix (relative to the cgroup2 mount).'),
     labels: z.record(z.string(), z.string()).default({}),

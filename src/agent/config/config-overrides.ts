@@ -20,6 +20,8 @@ export const MAXPRO_ENV_OVERRIDES: readonly EnvOverride[] = [
   { env: 'MAXPRO_DRAIN_TIMEOUT_MS', path: ['agent', 'drainTimeoutMs'], kind: 'int' },
   { env: 'MAXPRO_NODE_NAME', path: ['agent', 'nodeName'], kind: 'string' },
   { env: 'MAXPRO_HTTP_LISTEN', path: ['http', 'listen'], kind: 'string' },
+  { env: 'MAXPRO_KUBERNETES', path: ['kubernetes', 'enabled'], kind: 'bool' },
+  { env: 'MAXPRO_KUBECONFIG', path: ['kubernetes', 'kubeconfig'], kind: 'string' },
   { env: 'MAXPRO_PROBE_PROCESS', path: ['probes', 'process', 'enabled'], kind: 'bool' },
   { env: 'MAXPRO_PROBE_TCP', path: ['probes', 'tcp', 'enabled'], kind: 'bool' },
   { env: 'MAXPRO_POLICY_DEFAULT', path: ['policy', 'default'], kind: 'string' },

@@ -6,6 +6,7 @@
  * `kept`, whether or not the agent's policy exports them.
  */
 import { NotFoundError } from '../../lib/errors.js';
+import { agentRequest } from './agent-request.js';
 import type { LiveStreamStatus } from './live-stream.js';
 import { streamFilterParams } from './stream-filter.js';
 import type { StreamFilter } from './stream-filter.js';
@@ -62,15 +63,6 @@ export function defaultAgentUrl(env: Readonly<Record<string, string | undefined>
   return env.MAXPRO_AGENT_URL || 'http://127.0.0.1:9464';
 }
 
-/** Why a fetch() to an agent failed, from its cause (also used by the other agent clients). */
-export function reasonOf(err: unknown): string {
-  // fetch() says only "fetch failed"; the cause says why (ECONNREFUSED, ENOTFOUND, bad port, …).
-  const cause = err instanceof Error && err.cause instanceof Error ? err.cause : undefined;
-  if (!cause) return err instanceof Error ? err.message : String(err);
-  const code = 'code' in cause ? String(cause.code) : undefined;
-  return code && !cause.message.includes(code) ? `${code}: ${cause.message}` : cause.message;
-}
-
 /**
  * Opens a subscription: resolves once the agent accepted it (HTTP 200), then
  * streams in the background until the signal aborts, `close()` is called
@@ -82,28 +74,15 @@ export function reasonOf(err: unknown): string {
 export async function openLiveStream(options: LiveStreamClientOptions): Promise<LiveStreamSubscription> {
   const u = new URL('/stream', options.url);
   u.search = streamFilterParams(options.filter ?? {}).toString();
-  const ctrl = new AbortController();
-  const onAbort = (): void => ctrl.abort();
-  if (options.signal?.aborted) ctrl.abort();
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-  const timeoutMs = options.connectTimeoutMs ?? 1000;
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    ctrl.abort();
-  }, timeoutMs);
-  let res: Response;
-  try {
-    res = await fetch(u, { signal: ctrl.signal });
-  } catch (err) {
-    options.signal?.removeEventListener('abort', onAbort);
-    const why = timedOut ? `no answer within ${timeoutMs} ms` : ctrl.signal.aborted ? 'aborted' : reasonOf(err);
-    throw new NotFoundError(`no agent at ${options.url} (${why})`, { cause: err });
-  } finally {
-    clearTimeout(timer);
-  }
+  const { res, ctrl, release } = await agentRequest({
+    agentUrl: options.url,
+    url: u,
+    signal: options.signal,
+    timeoutMs: options.connectTimeoutMs ?? 1000,
+    until: 'headers',
+  });
   if (!res.ok || !res.body) {
-    options.signal?.removeEventListener('abort', onAbort);
+    release();
     const body = (await res.text().catch(() => '')).trim();
     throw new NotFoundError(`agent at ${options.url} refused the stream: HTTP ${res.status}${body ? ` ${body}` : ''}`);
   }
@@ -134,7 +113,7 @@ export async function openLiveStream(options: LiveStreamClientOptions): Promise<
       if (ctrl.signal.aborted) return { events: n, by: 'client' };
       return { events: n, by: 'agent', error: err instanceof Error ? err.message : String(err) };
     } finally {
-      options.signal?.removeEventListener('abort', onAbort);
+      release();
     }
   })();
   return { url: options.url, done, close: () => ctrl.abort() };

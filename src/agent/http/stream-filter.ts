@@ -22,9 +22,9 @@ export interface StreamFilter {
   pid?: number;
   /** Only events in containers whose id starts with this. */
   container?: string;
-  /** Only events in this pod (UID: the agent knows pods by UID). */
+  /** Only events in this pod: its name (when the agent watches the cluster) or UID. */
   pod?: string;
-  /** Only events in this namespace (from the config's `workloads`). */
+  /** Only events in this namespace: the pod's, or that of a `workloads` entry. */
   namespace?: string;
   /** Only failures: failed execs, failed connects. */
   failed?: boolean;
@@ -112,7 +112,7 @@ export function matchesStreamFilter(e: AgentEvent, f: StreamFilter): boolean {
   }
   if (f.failed && !(e.fields['tcp.connect.failed'] === 1 || (e.name === 'process.exec' && Number(e.attributes()['process.exec.retval']) < 0))) return false;
   const w = e.workload.attributes;
-  if (!matchesWorkload(w.container, [w.pod], w.namespace, f)) return false;
+  if (!matchesWorkload(w.container, [w.pod, e.workload.podName], w.namespace, f)) return false;
   if (f.comm !== undefined && e.comm !== f.comm && !(e.exe !== undefined && basename(e.exe) === f.comm)) return false;
   if (f.pid !== undefined && e.tgid !== f.pid && !(e.probe === 'process' && e.attributes()['process.parent_pid'] === f.pid)) return false;
   if (f.port !== undefined) {

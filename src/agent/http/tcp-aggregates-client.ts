@@ -6,7 +6,7 @@
 import { InvalidArgumentError, NotFoundError } from '../../lib/errors.js';
 import { decodeTcpAggregates } from '../../probes/tcp/tcp-aggregates-json.js';
 import type { TcpAggregatesSnapshot } from '../../probes/tcp/tcp-aggregates-json.js';
-import { reasonOf } from './live-stream-client.js';
+import { agentRequest } from './agent-request.js';
 
 export interface TcpAggregatesClientOptions {
   /** The agent's base URL, e.g. http://127.0.0.1:9464. */
@@ -23,30 +23,15 @@ export interface TcpAggregatesClientOptions {
  * `InvalidArgumentError` when the body is malformed (see tcp-aggregates-json.ts).
  */
 export async function fetchTcpAggregates(options: TcpAggregatesClientOptions): Promise<TcpAggregatesSnapshot> {
-  const u = new URL('/tcp/aggregates', options.url);
-  const ctrl = new AbortController();
-  const onAbort = (): void => ctrl.abort();
-  if (options.signal?.aborted) ctrl.abort();
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-  const timeoutMs = options.timeoutMs ?? 1000;
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    ctrl.abort();
-  }, timeoutMs);
-  let status: number;
-  let text: string;
-  try {
-    const res = await fetch(u, { signal: ctrl.signal, headers: { accept: 'application/json' } });
-    status = res.status;
-    text = await res.text();
-  } catch (err) {
-    const why = timedOut ? `no answer within ${timeoutMs} ms` : ctrl.signal.aborted ? 'aborted' : reasonOf(err);
-    throw new NotFoundError(`no agent at ${options.url} (${why})`, { cause: err });
-  } finally {
-    clearTimeout(timer);
-    options.signal?.removeEventListener('abort', onAbort);
-  }
+  const { res, text = '' } = await agentRequest({
+    agentUrl: options.url,
+    url: new URL('/tcp/aggregates', options.url),
+    signal: options.signal,
+    timeoutMs: options.timeoutMs ?? 1000,
+    until: 'body',
+    headers: { accept: 'application/json' },
+  });
+  const status = res.status;
   if (status !== 200) {
     let why = text.trim();
     try {

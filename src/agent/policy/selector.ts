@@ -31,6 +31,8 @@ export interface Selector {
 export interface SelectorSubject {
   labels: Readonly<Record<string, string>>;
   attributes: Partial<Record<SelectorAttribute, string>>;
+  /** The pod's name, when pod metadata is known: shown and exported, not selectable (`pod` selects the UID). */
+  podName?: string;
 }
 
 const KEY = /^[A-Za-z0-9]([A-Za-z0-9._/-]*[A-Za-z0-9])?$/;

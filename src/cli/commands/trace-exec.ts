@@ -117,7 +117,7 @@ export function formatSummary(shown: number, failed: number, filtered: number, s
   const k = l.kernel;
   return `\n${shown} execs shown (${failed} failed), ${filtered} filtered out; events: ${s.probe.events.exec} exec, ${s.probe.events.fork} fork, ${s.probe.events.exit} exit\n` +
     `lost: ${l.total} (ringbuf_full ${k.ringbuf_full}, output_failed ${k.output_failed}, helper_failed ${k.helper_failed}, ` +
-    `map_full ${k.map_full}, reader ${l.reader}, decode ${l.decode})\n`;
+    `map_full ${k.map_full}, bpf_recursion ${k.bpf_recursion}, reader ${l.reader}, decode ${l.decode})\n`;
 }
 
 function intFlag(name: string, v: string | undefined): number | undefined {
@@ -153,6 +153,7 @@ export function execRecordFromAgent(e: LiveStreamEvent): ExecRecord {
   if (w.cgroup) r['process.linux.cgroup'] = w.cgroup;
   if (w.container) r['container.id'] = w.container;
   if (w.pod) r['k8s.pod.uid'] = w.pod;
+  if (w.podName) r['k8s.pod.name'] = w.podName;
   if (w.namespace) r['k8s.namespace.name'] = w.namespace;
   // Workload labels from the agent's `workloads` config, named as its OTLP export names them.
   return Object.assign(r, Object.fromEntries(Object.entries(e.labels).map(([k, v]) => [`maxpro.label.${k}`, v])));

@@ -145,7 +145,7 @@ function summary(shown: number, filtered: number, s: TcpProbeStats): string {
   const lost = tcpProbeLost(s);
   return `\n${shown} events shown, ${filtered} filtered out, ${s.records} received\n` +
     `lost: ${lost} (ringbuf_full ${k.ringbuf_full}, output_failed ${k.output_failed}, helper_failed ${k.helper_failed}, ` +
-    `map_full ${k.map_full}, reader ${s.readerDrops}, undecodable ${s.undecodable})\n`;
+    `map_full ${k.map_full}, bpf_recursion ${k.bpf_recursion}, reader ${s.readerDrops}, undecodable ${s.undecodable})\n`;
 }
 
 const AGENT_TYPES: Record<string, TcpEvent['type']> = {
@@ -173,7 +173,7 @@ export function tcpEventFromAgent(e: LiveStreamEvent): { event: TcpEvent; who: W
     saddr, sport: num(a['source.port']), daddr, dport: num(a['destination.port']),
   };
   const w = e.workload;
-  const who: WorkloadIdentity = { container: w.container ?? '', pod: w.pod ?? '', namespace: w.namespace ?? '', cgroupPath: w.cgroup ?? '' };
+  const who: WorkloadIdentity = { container: w.container ?? '', pod: w.podName ?? w.pod ?? '', namespace: w.namespace ?? '', cgroupPath: w.cgroup ?? '' };
   const time = new Date(e.time);
   if (type === 'connect' || type === 'accept' || type === 'close' || type === 'connectFailed') {
     const event: TcpConnEvent = {

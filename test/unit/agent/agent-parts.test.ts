@@ -169,14 +169,14 @@ describe('agent tcp metrics', () => {
     globals: () => Object.fromEntries(TCP_GLOBAL_COUNTERS.map((c) => [c, 0])) as ReturnType<TcpMetricsOptions['probe']['globals']>,
     dropReasons: () => [], resetReasons: () => [],
     stats: () => ({
-      records: 0, undecodable: 0, handlerErrors: 0, readerDrops: 0, kernelDrops: { ringbuf_full: 0n, output_failed: 0n, helper_failed: 0n, map_full: 0n },
+      records: 0, undecodable: 0, handlerErrors: 0, readerDrops: 0, kernelDrops: { ringbuf_full: 0n, output_failed: 0n, helper_failed: 0n, map_full: 0n, bpf_recursion: 0n },
       reader: { records: 0, batches: 0, bytes: 0, queueDrops: 0, oversizeDrops: 0, callbackErrors: 0 },
     }),
   };
 
   test('labels from the enrichment, the configured cap with its overflow series, identities cached per cgroup id', () => {
     const { config } = parseConfigText('probes:\n  tcp:\n    metrics:\n      maxSeries: 2\nworkloads:\n  - cgroup: /maxpro-test\n    namespace: test\n', 'agent.yaml');
-    const labeler = createWorkloadLabeler(config.workloads, resolver);
+    const labeler = createWorkloadLabeler({ workloads: config.workloads, cgroups: resolver });
     const aggs = [agg(10n, 5), agg(11n, 7), agg(12n, 3), agg(13n, 1)];
     // As tcp-source.ts wires it: the configured labels and cap, the labeler's identity, the aggregates source.
     const m = createTcpMetrics({

@@ -1,7 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { createK8sMetadata, kubernetesConfigured, podMetadataFromPod } from '../../../src/enrich/k8s-metadata.js';
+import { startKubeApi } from '../../helpers/kube-api.js';
+import type { KubePod } from '../../helpers/kube-api.js';
+import { waitFor } from '../../helpers/kernel.js';
 
 describe('kubernetes pod metadata', () => {
   test('maps a pod to name, namespace, labels, node and its Deployment', () => {
@@ -37,5 +44,72 @@ describe('kubernetes pod metadata', () => {
   });
   test('a missing kubeconfig is refused', () => {
     assert.throws(() => createK8sMetadata({ kubeconfig: '/nonexistent/kubeconfig' }), { code: 'MAXPRO_ERR_INVALID_ARGUMENT' });
+  });
+});
+
+describe('kubernetes pod metadata over list and watch', () => {
+  const pod = (n: number, extra: Partial<KubePod> = {}): KubePod => ({ uid: `uid-${n}`, name: `p-${n}`, namespace: 'ns', nodeName: 'n1', labels: { i: String(n) }, ...extra });
+
+  test('lists this node\'s pods, follows the watch, and says which pod changed', async () => {
+    const api = await startKubeApi([pod(1), pod(2, { nodeName: 'n2' })]);
+    const changed: string[] = [];
+    const notices: string[] = [];
+    const k = createK8sMetadata({ kubeconfig: api.kubeconfig, nodeName: 'n1', onChange: (u) => changed.push(u), onNotice: (m) => notices.push(m) });
+    try {
+      assert.equal(await k.start(), true);
+      assert.deepEqual(k.stats(), { state: 'watching', pods: 1, overflow: 0, errors: 0 });
+      assert.deepEqual(k.lookup('uid-1')?.labels, { i: '1' });
+      assert.equal(k.lookup('uid-2'), undefined, 'another node\'s pod is not listed');
+      assert.deepEqual(changed, ['uid-1']);
+      assert.deepEqual(notices, ['kubernetes: watching pods on node n1 (1 now)']);
+      assert.ok(await waitFor(() => api.requests.some((r) => r.includes('watch=true')), 3000));
+      api.put(pod(3, { owner: { kind: 'StatefulSet', name: 'db' } }));
+      api.put(pod(1, { labels: { i: 'one' } }));
+      assert.ok(await waitFor(() => k.lookup('uid-1')?.labels.i === 'one', 3000));
+      assert.deepEqual(k.lookup('uid-3')?.workload, { kind: 'StatefulSet', name: 'db' });
+      api.remove('uid-3');
+      assert.ok(await waitFor(() => k.lookup('uid-3') === undefined, 3000));
+      assert.deepEqual(changed, ['uid-1', 'uid-3', 'uid-1', 'uid-3']);
+    } finally {
+      await k.close();
+      await api.close();
+    }
+    assert.equal(k.stats().errors, 0, 'closing is not a watch error');
+  });
+
+  test('maxPods bounds the table; the rest are counted', async () => {
+    const api = await startKubeApi([pod(1), pod(2), pod(3)]);
+    const k = createK8sMetadata({ kubeconfig: api.kubeconfig, nodeName: 'n1', maxPods: 2 });
+    try {
+      await k.start();
+      assert.deepEqual(k.stats(), { state: 'watching', pods: 2, overflow: 1, errors: 0 });
+    } finally {
+      await k.close();
+      await api.close();
+    }
+  });
+
+  test('an API server that refuses the list: state error and counted, not "watching"', async () => {
+    const server = createServer((_req, res) => { res.writeHead(403, { 'content-type': 'application/json' }); res.end('{"kind":"Status","code":403,"reason":"Forbidden"}'); });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const api = await startKubeApi();
+    // The kubeconfig of the helper, pointed at the refusing server.
+    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'maxpro-kc-')), 'kubeconfig');
+    writeFileSync(kubeconfig, readFileSync(api.kubeconfig, 'utf8').replace(api.url, `http://127.0.0.1:${(server.address() as { port: number }).port}`));
+    const notices: string[] = [];
+    const k = createK8sMetadata({ kubeconfig, nodeName: 'n1', onNotice: (m) => notices.push(m) });
+    try {
+      await k.start();
+      assert.equal(k.stats().state, 'error');
+      assert.ok(k.stats().errors >= 1);
+      assert.ok(notices.includes('kubernetes: pod watch failed: HTTP 403 Forbidden (the agent\'s account needs get, list and watch on pods) (retrying)'), notices.join(' | '));
+      assert.ok(!notices.some((n) => n.includes('watching pods')), notices.join(' | '));
+    } finally {
+      await k.close();
+      await api.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      rmSync(dirname(kubeconfig), { recursive: true, force: true });
+    }
   });
 });

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { identifyCgroupPath } from '../../../src/enrich/container-identity.js';
 import { createWorkloadResolver, shortWorkloadId, workloadIdentity } from '../../../src/enrich/workload-resolver.js';
 import type { CgroupResolver } from '../../../src/enrich/cgroup-resolver.js';
-import { createWorkloadLabeler } from '../../../src/agent/workload-labeler.js';
+import { createWorkloadLabeler, pathSubject } from '../../../src/agent/workload-labeler.js';
+import type { PodMetadata } from '../../../src/enrich/k8s-metadata.js';
 import { testdataDir } from '../../helpers/testdata.js';
 
 const exp = JSON.parse(readFileSync(join(testdataDir(), 'cgroup', 'coroot-node-agent', 'expectations.json'), 'utf8')) as {
@@ -47,7 +48,7 @@ describe('workload resolver', () => {
   test('every fixture path: the TCP labels and the agent labels agree', () => {
     const paths = exp.cgroup_paths.map((c) => c.path);
     const resolver = createWorkloadResolver({ cgroups: fixtureResolver(paths) });
-    const labeler = createWorkloadLabeler([], fixtureResolver(paths));
+    const labeler = createWorkloadLabeler({ workloads: [], cgroups: fixtureResolver(paths) });
     for (const [i, c] of exp.cgroup_paths.entries()) {
       const got = resolver.identify(i + 1);
       assert.deepEqual(labeler.identity(i + 1), got, c.path);
@@ -67,5 +68,40 @@ describe('workload resolver', () => {
     assert.deepEqual(r.identify(99), { container: '', pod: '', namespace: '', cgroupPath: '' });
     r.identify(99);
     assert.equal(cg.calls, 6);
+  });
+});
+
+describe('agent labeler with pod metadata', () => {
+  const path = `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${POD.replaceAll('-', '_')}.slice/cri-containerd-${HEX}.scope`;
+  const meta = (labels: Record<string, string>): PodMetadata => ({ uid: POD, name: 'api-7d9f-x1', namespace: 'shop', labels, workload: { kind: 'Deployment', name: 'api' } });
+  const workloads = [{ cgroup: '/kubepods.slice', labels: { tier: 'k8s', app: 'from-config' } }];
+
+  test('selectors see the pod\'s labels, namespace and owner; `workloads` labels win on the same key', () => {
+    const s = pathSubject(path, workloads, (uid) => (uid === POD ? meta({ app: 'api', team: 'core' }) : undefined));
+    assert.deepEqual(s.labels, { app: 'from-config', team: 'core', tier: 'k8s' });
+    assert.deepEqual(s.attributes, { cgroup: path, container: HEX, pod: POD, namespace: 'shop', workload: 'api' });
+    assert.equal(s.podName, 'api-7d9f-x1');
+    // Without metadata: the path alone.
+    const bare = pathSubject(path, [], () => undefined);
+    assert.deepEqual(bare, { labels: {}, attributes: { cgroup: path, container: HEX, pod: POD } });
+  });
+
+  test('a cached cgroup follows its pod\'s metadata as it arrives, changes and goes', () => {
+    let current: PodMetadata | undefined;
+    const cg = fixtureResolver([path]);
+    const labeler = createWorkloadLabeler({ workloads: [], cgroups: cg, pods: () => current });
+    assert.deepEqual(labeler.subject(1, 'sh').labels, {});
+    assert.deepEqual(labeler.identity(1), { container: HEX.slice(0, 12), pod: POD, namespace: '', cgroupPath: path });
+    current = meta({ app: 'api' });
+    assert.deepEqual(labeler.subject(1, 'sh').labels, { app: 'api' });
+    assert.deepEqual(labeler.identity(1), { container: HEX.slice(0, 12), pod: 'api-7d9f-x1', namespace: 'shop', cgroupPath: path });
+    current = meta({ app: 'api', canary: 'true' });
+    assert.deepEqual(labeler.subject(1, 'sh').labels, { app: 'api', canary: 'true' });
+    current = undefined;
+    assert.deepEqual(labeler.subject(1, 'sh').attributes, { cgroup: path, container: HEX, pod: POD, comm: 'sh' });
+    // The path is resolved once; only the derived labels are rebuilt.
+    assert.equal(cg.calls, 4);
+    labeler.subject(1, 'sh');
+    assert.equal(cg.calls, 4, 'an unchanged pod is served from the cache');
   });
 });

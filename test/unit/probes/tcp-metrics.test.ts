@@ -29,7 +29,7 @@ function fakeProbe(aggs: TcpAggregate[]): TcpMetricsOptions['probe'] {
     resetReasons: () => [{ reason: 1, name: 'no_socket', count: 2 }],
     stats: () => ({
       records: 0, undecodable: 0, handlerErrors: 0, readerDrops: 0,
-      kernelDrops: { ringbuf_full: 1n, output_failed: 0n, helper_failed: 0n, map_full: 0n },
+      kernelDrops: { ringbuf_full: 1n, output_failed: 0n, helper_failed: 0n, map_full: 0n, bpf_recursion: 0n },
       reader: { records: 0, batches: 0, bytes: 0, queueDrops: 0, oversizeDrops: 0, callbackErrors: 0 },
     }),
   };

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: Apache-2.0
+// Pod metadata in the agent: two real cgroups laid out as the kubelet lays out pod containers
+// (systemd driver), and a pod list/watch endpoint the agent reaches through a kubeconfig with the
+// real client library. A policy keeping `app=payment` sees the pods' labels: the payment pod's execs
+// are exported with its name, namespace and owner; the other pod's records are filtered in the
+// kernel (the allow list is built from pod labels). A label change and a pod deletion arrive over
+// the watch and change both, without a reload.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, rmdirSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { kernelSkip, sleep, waitFor } from '../../helpers/kernel.js';
+import { readNdjson } from '../../helpers/ndjson.js';
+import { startKubeApi } from '../../helpers/kube-api.js';
+import type { KubeApi, KubePod } from '../../helpers/kube-api.js';
+import { createAgent } from '../../../src/agent/agent.js';
+import type { Agent } from '../../../src/agent/agent.js';
+import type { LiveStreamEvent } from '../../../src/agent/http/live-stream-client.js';
+import { parseConfigText } from '../../../src/agent/config/load-config.js';
+import { findCgroup2Mount } from '../../../src/enrich/cgroup-resolver.js';
+
+const root = findCgroup2Mount();
+const skip = kernelSkip() || (root ? false : 'needs a cgroup2 mount');
+const NODE = 'node-under-test';
+
+/** A pod's container cgroup as the kubelet (systemd driver) and containerd name it. */
+function podCgroup(base: string, uid: string, hexDigit: string): string {
+  return `${base}/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${uid.replaceAll('-', '_')}.slice/cri-containerd-${hexDigit.repeat(64)}.scope`;
+}
+
+describe('agent: pod metadata from the cluster in labels, selectors and the kernel cgroup list', { skip, timeout: 60_000 }, () => {
+  const base = `/maxpro-k8s-test-${process.pid}`;
+  const payment: KubePod = {
+    uid: '0a1b2c3d-0000-4000-8000-00000000000a', name: 'checkout-5f7d8-abcde', namespace: 'shop', nodeName: NODE,
+    labels: { 'app': 'payment', 'pod-template-hash': '5f7d8' }, owner: { kind: 'ReplicaSet', name: 'checkout-5f7d8' },
+  };
+  const other: KubePod = { uid: '0a1b2c3d-0000-4000-8000-00000000000b', name: 'batch-0', namespace: 'jobs', nodeName: NODE, labels: { app: 'batch' } };
+  const elsewhere: KubePod = { uid: '0a1b2c3d-0000-4000-8000-00000000000c', name: 'far-0', namespace: 'shop', nodeName: 'another-node', labels: { app: 'payment' } };
+  const pathA = podCgroup(base, payment.uid, 'a');
+  const pathB = podCgroup(base, other.uid, 'b');
+  const dirA = `${root}${pathA}`;
+  const dirB = `${root}${pathB}`;
+  let idA = 0;
+  let idB = 0;
+  let api: KubeApi;
+  let agent: Agent;
+  const kept: LiveStreamEvent[] = [];
+  const logs: string[] = [];
+  const abort = new AbortController();
+
+  const metric = (name: string, labels: Record<string, string> = {}): number | undefined => {
+    const s = agent.collect().find((f) => f.name === name)?.samples.find((x) => Object.entries(labels).every(([k, v]) => x.labels[k] === v));
+    return s && 'value' in s ? s.value : undefined;
+  };
+  const filtered = (): number => metric('maxpro_policy_kernel_filtered_events', { probe: 'process', reason: 'cgroup_not_allowed' }) ?? 0;
+  const execsIn = (id: number): LiveStreamEvent[] => kept.filter((e) => e.cgroupId === id && e.name === 'process.exec');
+  /** Runs /bin/true twice inside `dir` (the shell moves itself there first). */
+  const runIn = async (dir: string): Promise<void> => {
+    const child = spawn('/bin/sh', ['-c', `echo $$ > ${join(dir, 'cgroup.procs')} && /bin/true && /bin/true`], { stdio: 'ignore' });
+    assert.equal(await new Promise<number | null>((r) => child.on('close', r)), 0);
+  };
+  /**
+   * Waits until the process probe's allow list holds the cgroups of `n` selected pods: each pod's
+   * slice and its container's scope (both carry the pod UID). Pod changes rewrite it within ~1 s.
+   */
+  const listHolds = (n: number): Promise<boolean> => waitFor(() => metric('maxpro_policy_cgroup_filter_cgroups', { probe: 'process' }) === 2 * n, 5000);
+
+  before(async () => {
+    mkdirSync(dirA, { recursive: true });
+    mkdirSync(dirB, { recursive: true });
+    idA = statSync(dirA).ino;
+    idB = statSync(dirB).ino;
+    api = await startKubeApi([payment, other, elsewhere]);
+    const { config } = parseConfigText([
+      'agent:', `  pinDir: /sys/fs/bpf/maxpro-agent-k8s-${process.pid}`, `  nodeName: ${NODE}`,
+      'kubernetes:', `  kubeconfig: ${api.kubeconfig}`,
+      'probes:', '  tcp: { enabled: false }',
+      'http:', '  listen: 127.0.0.1:0', '  pprof: false',
+      'policy:', '  default: drop', '  rules:', '    - name: payments', '      selector: app=payment', '      action: keep',
+    ].join('\n'), 'k8s.yaml');
+    agent = await createAgent({ config, log: (l) => logs.push(l) });
+    const res = await fetch(`${agent.url}/stream?probe=process&kept=true`, { signal: abort.signal });
+    assert.equal(res.status, 200);
+    readNdjson(res, (l) => {
+      const e = l as LiveStreamEvent & { stream?: unknown };
+      if (e.stream === undefined) kept.push(e);
+    });
+  });
+
+  after(async () => {
+    abort.abort();
+    await agent?.shutdown();
+    await api?.close();
+    await sleep(50);
+    // Leaves first: a cgroup directory goes only once empty.
+    for (const p of [pathA, pathB]) {
+      for (let d = p; d !== base && d.startsWith(base); d = d.slice(0, d.lastIndexOf('/'))) {
+        try { if (existsSync(`${root}${d}`)) rmdirSync(`${root}${d}`); } catch { /* a sibling is still there, or a child still exiting */ }
+      }
+    }
+    try { rmdirSync(`${root}${base}`); } catch { /* as above */ }
+  });
+
+  test('the agent lists this node\'s pods through the kubeconfig and watches them', async () => {
+    assert.ok(await waitFor(() => metric('maxpro_kubernetes_pods', { state: 'watching' }) === 2, 5000),
+      `two pods of ${NODE} held: ${JSON.stringify(agent.collect().find((f) => f.name === 'maxpro_kubernetes_pods')?.samples)}; ${logs.join(' | ')}`);
+    assert.ok(api.requests.some((r) => r.startsWith('/api/v1/pods?') && r.includes(`fieldSelector=spec.nodeName%3D${NODE}`)), api.requests.join(' '));
+    assert.ok(await waitFor(() => api.requests.some((r) => r.includes('watch=true')), 5000), 'a watch follows the list');
+    assert.match(logs.join('\n'), new RegExp(`kubernetes: watching pods on node ${NODE} \\(2 now\\)`));
+  });
+
+  test('pod labels select: the payment pod is exported with its identity; the other is filtered in the kernel', async () => {
+    assert.ok(await listHolds(1), `the allow list holds the payment pod's cgroups (size ${metric('maxpro_policy_cgroup_filter_cgroups', { probe: 'process' })}); ${logs.join(' | ')}`);
+    const before = filtered();
+    await runIn(dirA);
+    await runIn(dirB);
+    assert.ok(await waitFor(() => execsIn(idA).length >= 2, 3000), `the payment pod's execs are kept (${kept.length} kept)`);
+    await sleep(300);
+    const e = execsIn(idA)[0]!;
+    assert.deepEqual(e.labels, payment.labels);
+    assert.equal(e.workload.namespace, 'shop');
+    assert.equal(e.workload.workload, 'checkout', 'the ReplicaSet owner is shown as its Deployment');
+    assert.equal(e.workload.pod, payment.uid);
+    assert.equal(e.workload.podName, payment.name);
+    assert.equal(e.workload.container, 'a'.repeat(64));
+    assert.equal(kept.filter((x) => x.cgroupId === idB).length, 0);
+    // The other pod's shell exit, forks, execs and exits, at least.
+    assert.ok(filtered() - before >= 7, `filtered in the kernel: ${filtered() - before}`);
+  });
+
+  test('a label change over the watch moves a pod into the selection without a reload', async () => {
+    api.put({ ...other, labels: { app: 'payment' } });
+    assert.ok(await listHolds(2), 'both pods\' cgroups in the allow list');
+    await runIn(dirB);
+    assert.ok(await waitFor(() => execsIn(idB).length >= 2, 3000), 'the relabelled pod\'s execs are kept');
+    const e = execsIn(idB)[0]!;
+    assert.deepEqual(e.labels, { app: 'payment' });
+    assert.equal(e.workload.namespace, 'jobs');
+    assert.equal(e.workload.podName, other.name);
+    assert.equal(metric('maxpro_agent_reloads', { result: 'ok' }), 0);
+  });
+
+  test('a deleted pod loses its labels: its records are no longer kept', async () => {
+    api.remove(payment.uid);
+    assert.ok(await waitFor(() => metric('maxpro_kubernetes_pods', { state: 'watching' }) === 1, 3000));
+    assert.ok(await listHolds(1), 'only the relabelled pod is left in the allow list');
+    const keptA = execsIn(idA).length;
+    const before = filtered();
+    await runIn(dirA);
+    await sleep(400);
+    assert.equal(execsIn(idA).length, keptA);
+    assert.ok(filtered() - before >= 7, `filtered in the kernel: ${filtered() - before}`);
+  });
+});
