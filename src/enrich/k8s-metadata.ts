@@ -187,7 +187,10 @@ export function createK8sMetadata(options: K8sMetadataOptions = {}): K8sMetadata
       // The informer reports a failed first list through 'error' and keeps retrying: say so rather than "watching".
       if ((st.state as K8sMetadataStats['state']) === 'error') return true;
       st.state = 'watching';
-      notice(`kubernetes: watching pods on node ${nodeName} (${pods.size} now)`);
+      // In a pod the host name is the pod's, not the node's: with no pods listed, that is the likely cause.
+      const guessed = options.nodeName === undefined && !process.env['NODE_NAME'];
+      const hint = guessed && pods.size === 0 ? '; the node name is the host name: set NODE_NAME from spec.nodeName (downward API) or agent.nodeName' : '';
+      notice(`kubernetes: watching pods on node ${nodeName} (${pods.size} now${hint})`);
       return true;
     },
     lookup: (uid) => pods.get(uid),

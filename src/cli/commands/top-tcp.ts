@@ -95,10 +95,30 @@ function workloadOf(w: WorkloadIdentity, cgroupId: bigint): string {
   return w.cgroupPath || `cgroup:${cgroupId}`;
 }
 
-/** Sums aggregates per workload. */
-export function snapshotByWorkload(aggs: readonly TcpAggregate[], identify: (id: bigint) => WorkloadIdentity): Map<string, Snapshot & { who: WorkloadIdentity }> {
+/** Cumulative aggregates by their kernel key (cgroup, direction, port class): the baseline of the next interval. */
+export type TopTcpBaseline = ReadonlyMap<string, TcpAggregate>;
+
+const aggKey = (a: TcpAggregate): string => `${a.cgroupId}/${a.dir}/${a.portClass}`;
+
+export function topTcpBaseline(aggs: readonly TcpAggregate[]): Map<string, TcpAggregate> {
+  return new Map(aggs.map((a) => [aggKey(a), a]));
+}
+
+/**
+ * One interval per workload: each aggregate's difference from its previous
+ * reading, summed under the workload's current name. Differences are taken
+ * per aggregate, not per workload, so a cgroup whose name changes (its pod's
+ * metadata arrived) does not count its whole history as one interval. An
+ * aggregate that went backwards (its probe restarted without pinned maps)
+ * counts from zero.
+ */
+export function intervalByWorkload(prev: TopTcpBaseline, cur: readonly TcpAggregate[], identify: (id: bigint) => WorkloadIdentity): Map<string, Snapshot & { who: WorkloadIdentity }> {
   const out = new Map<string, Snapshot & { who: WorkloadIdentity }>();
-  for (const a of aggs) {
+  for (const a of cur) {
+    const was = prev.get(aggKey(a));
+    const reset = was !== undefined && (a.counters.opens < was.counters.opens || a.handshake.count < was.handshake.count);
+    const p = reset ? undefined : was;
+    const d = (f: keyof TcpAggregate['counters']): number => a.counters[f] - (p?.counters[f] ?? 0);
     const who = identify(a.cgroupId);
     const key = workloadOf(who, a.cgroupId);
     let s = out.get(key);
@@ -107,35 +127,32 @@ export function snapshotByWorkload(aggs: readonly TcpAggregate[], identify: (id:
       out.set(key, s);
     }
     if (a.dir === 'client') {
-      s.opensClient += a.counters.opens;
-      mergeInto(s.connect, a.handshake);
+      s.opensClient += d('opens');
+      mergeInto(s.connect, p ? subtract(a.handshake, p.handshake) : a.handshake);
     } else {
-      s.opensServer += a.counters.opens;
+      s.opensServer += d('opens');
     }
-    s.failed += a.counters.connectFailed;
-    s.retransmits += a.counters.retransmits;
-    s.drops += a.counters.drops;
+    s.failed += d('connectFailed');
+    s.retransmits += d('retransmits');
+    s.drops += d('drops');
   }
   return out;
 }
 
-/** The rows of one interval: `cur - prev`, per second of `seconds`. */
-export function topRows(prev: ReadonlyMap<string, Snapshot>, cur: ReadonlyMap<string, Snapshot & { who: WorkloadIdentity }>, seconds: number): TopTcpRow[] {
+/** The rows of one interval (see intervalByWorkload), per second of `seconds`; workloads with nothing to show are left out. */
+export function topRows(interval: ReadonlyMap<string, Snapshot & { who: WorkloadIdentity }>, seconds: number): TopTcpRow[] {
   const rows: TopTcpRow[] = [];
-  for (const [key, c] of cur) {
-    const p = prev.get(key);
-    const d = (f: keyof Omit<Snapshot, 'connect'>): number => c[f] - (p?.[f] ?? 0);
-    const hist = p ? subtract(c.connect, p.connect) : c.connect;
+  for (const [key, c] of interval) {
     const row: TopTcpRow = {
       workload: key, container: c.who.container, pod: c.who.pod, namespace: c.who.namespace,
-      conns_per_sec: d('opensClient') / seconds,
-      accepts_per_sec: d('opensServer') / seconds,
-      conns: d('opensClient'),
-      accepts: d('opensServer'),
-      connect_p99_ms: hist.count > 0 ? quantile(hist, 0.99) / 1e6 : 0,
-      failed: d('failed'),
-      retransmits: d('retransmits'),
-      drops: d('drops'),
+      conns_per_sec: c.opensClient / seconds,
+      accepts_per_sec: c.opensServer / seconds,
+      conns: c.opensClient,
+      accepts: c.opensServer,
+      connect_p99_ms: c.connect.count > 0 ? quantile(c.connect, 0.99) / 1e6 : 0,
+      failed: c.failed,
+      retransmits: c.retransmits,
+      drops: c.drops,
     };
     if (row.conns_per_sec || row.accepts_per_sec || row.failed || row.retransmits || row.drops) rows.push(row);
   }
@@ -191,20 +208,19 @@ export interface TopTcpView {
 /** Creates the view `top tcp` writes through, for either source. */
 export function createTopTcpView(o: TopTcpViewOptions): TopTcpView {
   const sortKey = SORT_KEYS[o.sort];
-  let prev = new Map<string, Snapshot>();
+  let prev: TopTcpBaseline = new Map();
   let last = process.hrtime.bigint();
   let lostAtStart = 0;
   return {
     start(r) {
-      prev = snapshotByWorkload(r.aggregates, r.identify);
+      prev = topTcpBaseline(r.aggregates);
       last = process.hrtime.bigint();
       lostAtStart = r.lost;
     },
     show(r) {
       const now = process.hrtime.bigint();
-      const cur = snapshotByWorkload(r.aggregates, r.identify);
-      let rows = topRows(prev, cur, Number(now - last) / 1e9);
-      prev = cur;
+      let rows = topRows(intervalByWorkload(prev, r.aggregates, r.identify), Number(now - last) / 1e9);
+      prev = topTcpBaseline(r.aggregates);
       last = now;
       rows = rows.filter((row) => matchesTopFilters(row, o.filters));
       rows.sort((a, b) => b[sortKey] - a[sortKey]);

@@ -3,7 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { matchesTcpFilters, policyFor } from '../../../src/cli/commands/trace-tcp.js';
-import { snapshotByWorkload, topRows } from '../../../src/cli/commands/top-tcp.js';
+import { intervalByWorkload, topRows, topTcpBaseline } from '../../../src/cli/commands/top-tcp.js';
 import type { TcpConnEvent } from '../../../src/probes/tcp/tcp-event.js';
 import type { TcpAggregate } from '../../../src/probes/tcp/tcp-aggregates.js';
 import { TCP_AGG_COUNTERS } from '../../../src/probes/tcp/tcp-aggregates.js';
@@ -47,14 +47,30 @@ function agg(cgroupId: bigint, dir: 'client' | 'server', opens: number, latencie
 describe('top tcp', () => {
   test('rates and p99 come from the difference between two snapshots', () => {
     const id = (c: bigint): typeof who => (c === 1n ? who : { container: '', pod: '', namespace: '', cgroupPath: '/system.slice/x' });
-    const prev = snapshotByWorkload([agg(1n, 'client', 10, Array(10).fill(1e6))], id);
-    const cur = snapshotByWorkload([agg(1n, 'client', 30, [...Array(10).fill(1e6), ...Array(20).fill(50e6)]), agg(2n, 'server', 4, [])], id);
-    const rows = topRows(prev, cur, 2);
+    const prev = topTcpBaseline([agg(1n, 'client', 10, Array(10).fill(1e6))]);
+    const cur = [agg(1n, 'client', 30, [...Array(10).fill(1e6), ...Array(20).fill(50e6)]), agg(2n, 'server', 4, [])];
+    const rows = topRows(intervalByWorkload(prev, cur, id), 2);
     const web = rows.find((r) => r.workload === 'prod/web-1')!;
     assert.equal(web.conns_per_sec, 10);
     assert.ok(Math.abs(web.connect_p99_ms - 50) / 50 < 0.07, `p99 ${web.connect_p99_ms}`);
     const sys = rows.find((r) => r.workload === '/system.slice/x')!;
     assert.equal(sys.accepts_per_sec, 2);
     assert.equal(sys.connect_p99_ms, 0);
+  });
+
+  test('a cgroup renamed between readings (pod metadata arrived) counts only its interval', () => {
+    const prev = topTcpBaseline([agg(1n, 'client', 1000, Array(1000).fill(1e6))]);
+    const cur = [agg(1n, 'client', 1010, [...Array(1000).fill(1e6), ...Array(10).fill(3e6)])];
+    // The baseline holds aggregates, not names: whatever the workload was called at the last reading,
+    // the row is the 10 new connections, not 1010.
+    const rows = topRows(intervalByWorkload(prev, cur, () => who), 1);
+    assert.deepEqual(rows.map((r) => [r.workload, r.conns]), [['prod/web-1', 10]]);
+    assert.ok(Math.abs(rows[0]!.connect_p99_ms - 3) / 3 < 0.07, `p99 ${rows[0]!.connect_p99_ms}`);
+  });
+
+  test('an aggregate that went backwards (a restarted probe) counts from zero', () => {
+    const prev = topTcpBaseline([agg(1n, 'client', 500, Array(500).fill(1e6))]);
+    const rows = topRows(intervalByWorkload(prev, [agg(1n, 'client', 7, Array(7).fill(1e6))], () => who), 1);
+    assert.deepEqual(rows.map((r) => r.conns), [7]);
   });
 });
