@@ -7,9 +7,11 @@
 // the watch and change both, without a reload.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, rmdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { kernelSkip, sleep, waitFor } from '../../helpers/kernel.js';
 import { readNdjson } from '../../helpers/ndjson.js';
 import { startKubeApi } from '../../helpers/kube-api.js';
@@ -23,6 +25,7 @@ import { findCgroup2Mount } from '../../../src/enrich/cgroup-resolver.js';
 const root = findCgroup2Mount();
 const skip = kernelSkip() || (root ? false : 'needs a cgroup2 mount');
 const NODE = 'node-under-test';
+const BIN = fileURLToPath(new URL('../../../../bin/maxpro.js', import.meta.url));
 
 /** A pod's container cgroup as the kubelet (systemd driver) and containerd name it. */
 function podCgroup(base: string, uid: string, hexDigit: string): string {
@@ -48,6 +51,7 @@ describe('agent: pod metadata from the cluster in labels, selectors and the kern
   const kept: LiveStreamEvent[] = [];
   const logs: string[] = [];
   const abort = new AbortController();
+  let configText = '';
 
   const metric = (name: string, labels: Record<string, string> = {}): number | undefined => {
     const s = agent.collect().find((f) => f.name === name)?.samples.find((x) => Object.entries(labels).every(([k, v]) => x.labels[k] === v));
@@ -72,13 +76,14 @@ describe('agent: pod metadata from the cluster in labels, selectors and the kern
     idA = statSync(dirA).ino;
     idB = statSync(dirB).ino;
     api = await startKubeApi([payment, other, elsewhere]);
-    const { config } = parseConfigText([
+    configText = [
       'agent:', `  pinDir: /sys/fs/bpf/maxpro-agent-k8s-${process.pid}`, `  nodeName: ${NODE}`,
       'kubernetes:', `  kubeconfig: ${api.kubeconfig}`,
       'probes:', '  tcp: { enabled: false }',
       'http:', '  listen: 127.0.0.1:0', '  pprof: false',
       'policy:', '  default: drop', '  rules:', '    - name: payments', '      selector: app=payment', '      action: keep',
-    ].join('\n'), 'k8s.yaml');
+    ].join('\n');
+    const { config } = parseConfigText(configText, 'k8s.yaml');
     agent = await createAgent({ config, log: (l) => logs.push(l) });
     const res = await fetch(`${agent.url}/stream?probe=process&kept=true`, { signal: abort.signal });
     assert.equal(res.status, 200);
@@ -151,5 +156,25 @@ describe('agent: pod metadata from the cluster in labels, selectors and the kern
     await sleep(400);
     assert.equal(execsIn(idA).length, keptA);
     assert.ok(filtered() - before >= 7, `filtered in the kernel: ${filtered() - before}`);
+  });
+
+  test('policy explain fills the cgroup lists with the pods\' labels, as the agent does', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'maxpro-k8s-explain-'));
+    try {
+      writeFileSync(join(dir, 'agent.yaml'), configText);
+      // Not spawnSync: the API server answers from this process.
+      const child = spawn(process.execPath, [BIN, 'policy', 'explain', '--config', join(dir, 'agent.yaml'), '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const r = { stdout: '', stderr: '' };
+      child.stdout.on('data', (d: Buffer) => { r.stdout += d.toString(); });
+      child.stderr.on('data', (d: Buffer) => { r.stderr += d.toString(); });
+      assert.equal(await new Promise<number | null>((res) => child.on('close', res)), 0, r.stderr);
+      const plan = JSON.parse(r.stdout) as { cgroupLists: { probe: string; mode: string; count: number }[] };
+      // Only the relabelled pod is left with app=payment: its slice and its container's scope (the test
+      // cgroups are the only pods on this machine).
+      assert.deepEqual(plan.cgroupLists.find((l) => l.probe === 'process'), { ...plan.cgroupLists.find((l) => l.probe === 'process'), mode: 'allow', count: 2 });
+      assert.match(r.stderr, new RegExp(`kubernetes: watching pods on node ${NODE} \\(1 now\\)`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
