@@ -107,6 +107,8 @@ export function k8sErrorReason(err: unknown): string {
   return text.split('\n')[0]!.trim();
 }
 
+const RETRY_MIN_MS = 1000;
+const RETRY_MAX_MS = 30_000;
 const SA_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
 /** Whether a cluster is configured: a kubeconfig was given, or the in-cluster account exists. */
@@ -131,10 +133,13 @@ export function createK8sMetadata(options: K8sMetadataOptions = {}): K8sMetadata
   const put = (pod: PodLike): void => {
     const meta = podMetadataFromPod(pod);
     if (!meta) return;
-    if (!pods.has(meta.uid) && pods.size >= maxPods) {
+    const was = pods.get(meta.uid);
+    if (!was && pods.size >= maxPods) {
       st.overflow++;
       return;
     }
+    // Most updates are status changes: what is kept is unchanged, and so are the caches built on it.
+    if (was && JSON.stringify(was) === JSON.stringify(meta)) return;
     pods.set(meta.uid, meta);
     options.onChange?.(meta.uid);
   };
@@ -157,36 +162,58 @@ export function createK8sMetadata(options: K8sMetadataOptions = {}): K8sMetadata
       else kc.loadFromCluster();
       const api = kc.makeApiClient(k8s.CoreV1Api);
       const fieldSelector = `spec.nodeName=${nodeName}`;
-      const informer = new k8s.ListWatch<import('@kubernetes/client-node').V1Pod>(
-        '/api/v1/pods', new k8s.Watch(kc), () => api.listPodForAllNamespaces({ fieldSelector }), false, undefined, fieldSelector,
-      );
-      informer.on('add', put);
-      informer.on('update', put);
-      informer.on('delete', remove);
-      informer.on('error', (err: unknown) => {
-        if (closed) return; // stop() aborts the watch request
-        st.errors++;
-        st.state = 'error';
-        notice(`kubernetes: pod watch failed: ${k8sErrorReason(err)} (retrying)`);
-      });
-      informer.on('connect', () => {
-        if (st.state === 'error') notice(`kubernetes: pod watch on node ${nodeName} recovered (${pods.size} pods)`);
+      // The informer stops at its first error (a refused list, a broken watch) and leaves restarting
+      // to its user: a fresh informer after a backoff (reset by the next successful list), whose list
+      // also removes the pods deleted meanwhile.
+      let retryMs = RETRY_MIN_MS;
+      let retry: NodeJS.Timeout | undefined;
+      type Pod = import('@kubernetes/client-node').V1Pod;
+      let informer: import('@kubernetes/client-node').ListWatch<Pod>;
+      const list = async (): Promise<import('@kubernetes/client-node').V1PodList> => {
+        const l = await api.listPodForAllNamespaces({ fieldSelector });
+        const listed = new Set(l.items.map((p) => p.metadata?.uid));
+        for (const uid of [...pods.keys()]) if (!listed.has(uid)) remove({ metadata: { uid } });
+        retryMs = RETRY_MIN_MS;
+        if (st.state === 'error') notice(`kubernetes: pod list on node ${nodeName} recovered (${l.items.length} pods)`);
         st.state = 'watching';
-      });
-      stop = () => informer.stop();
+        return l;
+      };
+      const open = (): Promise<void> => {
+        const lw = new k8s.ListWatch<Pod>('/api/v1/pods', new k8s.Watch(kc), list, false, undefined, fieldSelector);
+        lw.on('add', put);
+        lw.on('update', put);
+        lw.on('delete', remove);
+        lw.on('error', (err: unknown) => {
+          if (closed || lw !== informer) return; // stop() aborts the watch request
+          st.errors++;
+          st.state = 'error';
+          notice(`kubernetes: pod watch failed: ${k8sErrorReason(err)} (retrying in ${retryMs / 1000} s)`);
+          clearTimeout(retry);
+          retry = setTimeout(() => {
+            retry = undefined;
+            if (!closed) open().catch((e: unknown) => notice(`kubernetes: restarting the pod watch: ${k8sErrorReason(e)}`));
+          }, retryMs).unref();
+          retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+        });
+        informer = lw;
+        return lw.start();
+      };
+      stop = async () => {
+        clearTimeout(retry);
+        await informer.stop();
+      };
       try {
-        await informer.start();
+        await open();
       } catch (err) {
         st.errors++;
         st.state = 'error';
         notice(`kubernetes: cannot list pods on node ${nodeName}: ${k8sErrorReason(err)}: pod metadata skipped`);
-        await informer.stop().catch(() => undefined);
+        await stop().catch(() => undefined);
         stop = undefined;
         return false;
       }
-      // The informer reports a failed first list through 'error' and keeps retrying: say so rather than "watching".
+      // A failed first list was reported through 'error' and is being retried: say so rather than "watching".
       if ((st.state as K8sMetadataStats['state']) === 'error') return true;
-      st.state = 'watching';
       // In a pod the host name is the pod's, not the node's: with no pods listed, that is the likely cause.
       const guessed = options.nodeName === undefined && !process.env['NODE_NAME'];
       const hint = guessed && pods.size === 0 ? '; the node name is the host name: set NODE_NAME from spec.nodeName (downward API) or agent.nodeName' : '';

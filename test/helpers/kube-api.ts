@@ -29,6 +29,10 @@ export interface KubeApi {
   readonly kubeconfig: string;
   /** Request paths with their query, in order. */
   readonly requests: string[];
+  /** Answers the next `times` requests with HTTP `status` (a Status object), as an API server refusing or failing. */
+  refuse(status: number, times: number): void;
+  /** Ends every open watch, as an API server restarting does. */
+  dropWatches(): void;
   /** Adds or changes a pod. */
   put(pod: KubePod): void;
   remove(uid: string): void;
@@ -41,6 +45,7 @@ export async function startKubeApi(initial: KubePod[] = []): Promise<KubeApi> {
   for (const p of initial) pods.set(p.uid, { pod: p, rv: ++rv });
   const watches = new Set<{ res: ServerResponse; node: string | undefined }>();
   const requests: string[] = [];
+  let refusals: { status: number; left: number } | undefined;
 
   const toObject = (p: KubePod, version: number): Record<string, unknown> => ({
     apiVersion: 'v1', kind: 'Pod',
@@ -63,6 +68,13 @@ export async function startKubeApi(initial: KubePod[] = []): Promise<KubeApi> {
   const server = createServer((req, res) => {
     const u = new URL(req.url ?? '/', 'http://x');
     requests.push(`${u.pathname}${u.search}`);
+    if (refusals && refusals.left > 0) {
+      refusals.left--;
+      const reason = refusals.status === 403 ? 'Forbidden' : 'InternalError';
+      res.writeHead(refusals.status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason, message: `test: ${reason}`, code: refusals.status }));
+      return;
+    }
     if (req.method !== 'GET' || u.pathname !== '/api/v1/pods') {
       res.writeHead(404, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404 }));
@@ -95,6 +107,13 @@ export async function startKubeApi(initial: KubePod[] = []): Promise<KubeApi> {
 
   return {
     url, kubeconfig, requests,
+    refuse(status, times) {
+      refusals = { status, left: times };
+    },
+    dropWatches() {
+      for (const w of watches) w.res.destroy();
+      watches.clear();
+    },
     put(pod) {
       const type = pods.has(pod.uid) ? 'MODIFIED' : 'ADDED';
       pods.set(pod.uid, { pod, rv: ++rv });

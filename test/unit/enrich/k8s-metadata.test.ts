@@ -1,10 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { createK8sMetadata, kubernetesConfigured, podMetadataFromPod } from '../../../src/enrich/k8s-metadata.js';
 import { startKubeApi } from '../../helpers/kube-api.js';
 import type { KubePod } from '../../helpers/kube-api.js';
@@ -64,8 +60,11 @@ describe('kubernetes pod metadata over list and watch', () => {
       assert.deepEqual(notices, ['kubernetes: watching pods on node n1 (1 now)']);
       assert.ok(await waitFor(() => api.requests.some((r) => r.includes('watch=true')), 3000));
       api.put(pod(3, { owner: { kind: 'StatefulSet', name: 'db' } }));
+      const before = k.lookup('uid-1');
+      api.put(pod(1)); // a status-only update: nothing kept changes
       api.put(pod(1, { labels: { i: 'one' } }));
       assert.ok(await waitFor(() => k.lookup('uid-1')?.labels.i === 'one', 3000));
+      assert.notEqual(k.lookup('uid-1'), before);
       assert.deepEqual(k.lookup('uid-3')?.workload, { kind: 'StatefulSet', name: 'db' });
       api.remove('uid-3');
       assert.ok(await waitFor(() => k.lookup('uid-3') === undefined, 3000));
@@ -89,27 +88,47 @@ describe('kubernetes pod metadata over list and watch', () => {
     }
   });
 
-  test('an API server that refuses the list: state error and counted, not "watching"', async () => {
-    const server = createServer((_req, res) => { res.writeHead(403, { 'content-type': 'application/json' }); res.end('{"kind":"Status","code":403,"reason":"Forbidden"}'); });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const api = await startKubeApi();
-    // The kubeconfig of the helper, pointed at the refusing server.
-    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'maxpro-kc-')), 'kubeconfig');
-    writeFileSync(kubeconfig, readFileSync(api.kubeconfig, 'utf8').replace(api.url, `http://127.0.0.1:${(server.address() as { port: number }).port}`));
+  test('an API server that refuses the list: one line with the reason, counted, retried until it answers', async () => {
+    const api = await startKubeApi([pod(1)]);
+    api.refuse(403, 2);
     const notices: string[] = [];
-    const k = createK8sMetadata({ kubeconfig, nodeName: 'n1', onNotice: (m) => notices.push(m) });
+    const k = createK8sMetadata({ kubeconfig: api.kubeconfig, nodeName: 'n1', onNotice: (m) => notices.push(m) });
     try {
-      await k.start();
+      assert.equal(await k.start(), true);
       assert.equal(k.stats().state, 'error');
-      assert.ok(k.stats().errors >= 1);
-      assert.ok(notices.includes('kubernetes: pod watch failed: HTTP 403 Forbidden (the agent\'s account needs get, list and watch on pods) (retrying)'), notices.join(' | '));
-      assert.ok(!notices.some((n) => n.includes('watching pods')), notices.join(' | '));
+      assert.deepEqual(notices, ['kubernetes: pod watch failed: HTTP 403 Forbidden: test: Forbidden (the agent\'s account needs get, list and watch on pods) (retrying in 1 s)']);
+      // Refused once more after 1 s, then listed after 2 s more.
+      assert.ok(await waitFor(() => k.stats().state === 'watching', 6000), notices.join(' | '));
+      assert.equal(k.stats().errors, 2);
+      assert.equal(notices[1], 'kubernetes: pod watch failed: HTTP 403 Forbidden: test: Forbidden (the agent\'s account needs get, list and watch on pods) (retrying in 2 s)');
+      assert.equal(notices[2], 'kubernetes: pod list on node n1 recovered (1 pods)');
+      assert.ok(await waitFor(() => k.lookup('uid-1') !== undefined, 3000));
     } finally {
       await k.close();
       await api.close();
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-      rmSync(dirname(kubeconfig), { recursive: true, force: true });
+    }
+  });
+
+  test('a broken watch is restarted: changes made meanwhile arrive', async () => {
+    const api = await startKubeApi([pod(1), pod(2)]);
+    const notices: string[] = [];
+    const k = createK8sMetadata({ kubeconfig: api.kubeconfig, nodeName: 'n1', onNotice: (m) => notices.push(m) });
+    try {
+      await k.start();
+      assert.ok(await waitFor(() => api.requests.some((r) => r.includes('watch=true')), 3000));
+      const watches = (): number => api.requests.filter((r) => r.includes('watch=true')).length;
+      const before = watches();
+      api.dropWatches();
+      api.remove('uid-2'); // while no watch is open: only a fresh list or watch from the old version sees it
+      api.put(pod(3));
+      assert.ok(await waitFor(() => k.lookup('uid-3') !== undefined && k.lookup('uid-2') === undefined, 6000),
+        `${JSON.stringify(k.stats())} ${notices.join(' | ')} ${api.requests.join(' ')}`);
+      assert.ok(watches() > before);
+      assert.equal(k.stats().state, 'watching');
+      assert.match(notices.join('\n'), /kubernetes: pod watch failed: .* \(retrying in 1 s\)\nkubernetes: pod list on node n1 recovered \(2 pods\)/);
+    } finally {
+      await k.close();
+      await api.close();
     }
   });
 });
