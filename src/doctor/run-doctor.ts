@@ -12,6 +12,7 @@ import {
 } from '../ebpf/index.js';
 import type { Link } from '../ebpf/index.js';
 import { MaxproError } from '../lib/errors.js';
+import { kubernetesConfigured } from '../enrich/k8s-metadata.js';
 import {
   compareKernel, effectiveCaps, libcPath, memlockLimit, mountsOfType, parseKernelVersion, readSysFile, tracefsDir,
 } from './system-info.js';
@@ -145,6 +146,8 @@ export function runDoctor(options: DoctorOptions = {}): DoctorReport {
     ...(!memcg && memlock !== Infinity && memlock < 64 << 20 ? { fix: 'raise it: ulimit -l unlimited (or LimitMEMLOCK=infinity in the unit)' } : {}),
   });
 
+  add(kubernetesCheck(process.env));
+
   // Everything below needs the addon and privileges.
   let libbpf: string | undefined;
   try {
@@ -189,6 +192,24 @@ export function runDoctor(options: DoctorOptions = {}): DoctorReport {
     add({ id: 'bpf.stats', title: 'BPF run-time stats', required: false, status: 'warn', detail: msg(err) });
   }
   return finish(rel, checks, libbpf);
+}
+
+/**
+ * Where pod metadata would come from. In a pod the host name is the pod's, so
+ * without NODE_NAME the agent would watch the pods of a node that does not exist.
+ */
+export function kubernetesCheck(env: Readonly<Record<string, string | undefined>>, inCluster = kubernetesConfigured()): DoctorCheck {
+  const base = { id: 'kubernetes', title: 'kubernetes pod metadata', required: false };
+  if (!inCluster) {
+    return { ...base, status: 'ok', detail: 'no in-cluster service account: pod metadata only with kubernetes.kubeconfig' };
+  }
+  if (!env['NODE_NAME']) {
+    return {
+      ...base, status: 'warn', detail: 'in-cluster service account, but NODE_NAME is not set: pods would be looked up under the host name',
+      fix: 'set NODE_NAME from fieldRef spec.nodeName (downward API), or agent.nodeName',
+    };
+  }
+  return { ...base, status: 'ok', detail: `in-cluster service account; pods of node ${env['NODE_NAME']} (needs get, list and watch on pods)` };
 }
 
 function checkHook(objPath: string, hook: HookSpec, haveTracefs: boolean): DoctorCheck {

@@ -8,9 +8,10 @@ import type { DoctorReport } from '../../doctor/run-doctor.js';
 const HELP = `USAGE: maxpro doctor [--json] [--fix]
 
 Checks that the agent can run here: kernel version and BTF, bpffs and tracefs
-mounts, capabilities, lockdown, memlock, ring buffer support, and each hook
-kind (tracepoint, raw tracepoint, tp_btf, kprobe, fentry, uprobe, perf_event,
-XDP, TC, cgroup, socket filter) by loading a real program.
+mounts, capabilities, lockdown, memlock, where pod metadata would come from
+(in a pod: the service account and NODE_NAME), ring buffer support, and each
+hook kind (tracepoint, raw tracepoint, tp_btf, kprobe, fentry, uprobe,
+perf_event, XDP, TC, cgroup, socket filter) by loading a real program.
 Exits 1 when a required check fails, and says how to fix it.
 
 FLAGS:
