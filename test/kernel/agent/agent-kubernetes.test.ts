@@ -12,6 +12,8 @@ import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
 import { kernelSkip, sleep, waitFor } from '../../helpers/kernel.js';
 import { readNdjson } from '../../helpers/ndjson.js';
 import { startKubeApi } from '../../helpers/kube-api.js';
@@ -52,6 +54,9 @@ describe('agent: pod metadata from the cluster in labels, selectors and the kern
   const logs: string[] = [];
   const abort = new AbortController();
   let configText = '';
+  // OTLP/JSON log records the agent exports, as attribute maps.
+  const exported: Record<string, unknown>[] = [];
+  let rx: Server;
 
   const metric = (name: string, labels: Record<string, string> = {}): number | undefined => {
     const s = agent.collect().find((f) => f.name === name)?.samples.find((x) => Object.entries(labels).every(([k, v]) => x.labels[k] === v));
@@ -76,11 +81,29 @@ describe('agent: pod metadata from the cluster in labels, selectors and the kern
     idA = statSync(dirA).ino;
     idB = statSync(dirB).ino;
     api = await startKubeApi([payment, other, elsewhere]);
+    rx = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => { body += d.toString(); });
+      req.on('end', () => {
+        if (req.url === '/v1/logs') {
+          type Attr = { key: string; value: Record<string, unknown> };
+          const msg = JSON.parse(body) as { resourceLogs?: { scopeLogs?: { logRecords?: { attributes?: Attr[] }[] }[] }[] };
+          for (const rl of msg.resourceLogs ?? []) for (const sl of rl.scopeLogs ?? []) for (const lr of sl.logRecords ?? []) {
+            exported.push(Object.fromEntries((lr.attributes ?? []).map((a) => [a.key, Object.values(a.value)[0]])));
+          }
+        }
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{}');
+      });
+    });
+    await new Promise<void>((r) => rx.listen(0, '127.0.0.1', r));
     configText = [
       'agent:', `  pinDir: /sys/fs/bpf/maxpro-agent-k8s-${process.pid}`, `  nodeName: ${NODE}`,
       'kubernetes:', `  kubeconfig: ${api.kubeconfig}`,
       'probes:', '  tcp: { enabled: false }',
       'http:', '  listen: 127.0.0.1:0', '  pprof: false',
+      'exporters:', '  otlp:', '    enabled: true', `    endpoint: http://127.0.0.1:${(rx.address() as { port: number }).port}`,
+      '    protocol: http/json', '    flushIntervalMs: 100',
       'policy:', '  default: drop', '  rules:', '    - name: payments', '      selector: app=payment', '      action: keep',
     ].join('\n');
     const { config } = parseConfigText(configText, 'k8s.yaml');
@@ -97,6 +120,8 @@ describe('agent: pod metadata from the cluster in labels, selectors and the kern
     abort.abort();
     await agent?.shutdown();
     await api?.close();
+    rx?.closeAllConnections();
+    await new Promise<void>((r) => (rx ? rx.close(() => r()) : r()));
     await sleep(50);
     // Leaves first: a cgroup directory goes only once empty.
     for (const p of [pathA, pathB]) {
@@ -130,6 +155,14 @@ describe('agent: pod metadata from the cluster in labels, selectors and the kern
     assert.equal(e.workload.podName, payment.name);
     assert.equal(e.workload.container, 'a'.repeat(64));
     assert.equal(kept.filter((x) => x.cgroupId === idB).length, 0);
+    // The exported log records name the pod as OpenTelemetry's Kubernetes conventions do.
+    assert.ok(await waitFor(() => exported.some((a) => a['maxpro.cgroup.id'] === idA || a['maxpro.cgroup.id'] === String(idA)), 3000), `${exported.length} log records exported`);
+    const rec = exported.find((a) => a['maxpro.cgroup.id'] === idA || a['maxpro.cgroup.id'] === String(idA))!;
+    assert.equal(rec['k8s.pod.name'], payment.name);
+    assert.equal(rec['k8s.pod.uid'], payment.uid);
+    assert.equal(rec['k8s.namespace.name'], 'shop');
+    assert.equal(rec['maxpro.label.app'], 'payment');
+    assert.equal(exported.filter((a) => a['k8s.pod.uid'] === other.uid).length, 0);
     // The other pod's shell exit, forks, execs and exits, at least.
     assert.ok(filtered() - before >= 7, `filtered in the kernel: ${filtered() - before}`);
   });
