@@ -54,7 +54,12 @@ async function measure(pid: number, ms: number, everyMs = 1000): Promise<Window>
 async function scrape(url: string): Promise<Record<string, number>> {
   const text = await (await fetch(url)).text();
   const pick = (re: RegExp): number => [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
+  const byReason: Record<string, number> = {};
+  for (const m of text.matchAll(/^maxpro_probe_lost_events_total\{probe="(\w+)",reason="(\w+)"\} (\S+)$/gm)) {
+    byReason[`lost_${m[1]}_${m[2]}`] = (byReason[`lost_${m[1]}_${m[2]}`] ?? 0) + Number(m[3]);
+  }
   return {
+    ...byReason,
     tcp_events: pick(/^maxpro_probe_events_total\{probe="tcp"\} (\S+)$/gm),
     lost: pick(/^maxpro_probe_lost_events_total\{[^}]*\} (\S+)$/gm),
     loop_p99_s: pick(/^maxpro_nodejs_eventloop_delay_seconds\{stat="p99"\} (\S+)$/gm),
@@ -111,6 +116,9 @@ async function main(): Promise<void> {
       conn_per_s: Math.round(conns / genSecs),
       tcp_records: after.tcp_events! - before.tcp_events!,
       lost_events: after.lost! - before.lost!,
+      // Where the losses were, by probe and reason (only those that moved).
+      lost_by_reason: Object.fromEntries(Object.keys(after).filter((k) => k.startsWith('lost_') && after[k]! - (before[k] ?? 0) > 0)
+        .map((k) => [k.slice('lost_'.length), after[k]! - (before[k] ?? 0)])),
       // BPF programs run in the context of the traced tasks, not the agent's: their cost is reported apart.
       bpf_cpu_pct_machine_loaded: Number((((after.bpf_s! - before.bpf_s!) / (scrapedSeconds * ncpu)) * 100).toFixed(3)),
       eventloop_p99_s: after.loop_p99_s,
