@@ -11,7 +11,7 @@
  *                  answers with the figures.
  */
 import { enableBpfStats } from '../../src/ebpf/index.js';
-import { createTcpProbe } from '../../src/probes/tcp/tcp-probe.js';
+import { createTcpProbe, tcpProbeLost } from '../../src/probes/tcp/tcp-probe.js';
 import { createTcpMetrics } from '../../src/probes/tcp/tcp-metrics.js';
 import { renderExposition } from '../../src/exporters/openmetrics/exposition.js';
 import { createTcpIdentity } from '../../src/probes/tcp/tcp-identity.js';
@@ -50,7 +50,7 @@ process.on('message', (msg: unknown) => {
   } else if (msg === 'report' && mark) {
     const cpu = process.cpuUsage(mark.cpu);
     const st = probe.stats();
-    const lost = Object.values(st.kernelDrops).reduce((a, b) => a + Number(b), 0) + st.readerDrops;
+    const lost = tcpProbeLost(st);
     process.send?.({
       userUs: cpu.user,
       systemUs: cpu.system,

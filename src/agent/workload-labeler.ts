@@ -8,8 +8,9 @@
  */
 import type { CgroupResolver } from '../enrich/cgroup-resolver.js';
 import { identifyCgroupPath } from '../enrich/container-identity.js';
+import type { ContainerIdentity } from '../enrich/container-identity.js';
 import type { PodMetadata } from '../enrich/k8s-metadata.js';
-import { createWorkloadResolver, workloadIdentity } from '../enrich/workload-resolver.js';
+import { createWorkloadResolver, NO_IDENTITY, workloadIdentity } from '../enrich/workload-resolver.js';
 import type { WorkloadIdentity, WorkloadResolver } from '../enrich/workload-resolver.js';
 import type { AgentConfig } from './config/agent-config.js';
 import type { SelectorSubject } from './policy/selector.js';
@@ -28,7 +29,6 @@ export interface WorkloadLabeler {
 }
 
 const MAX_CACHE = 8192;
-const NO_IDENTITY: WorkloadIdentity = Object.freeze({ container: '', pod: '', namespace: '', cgroupPath: '' });
 
 /** Pod metadata by pod UID (see enrich/k8s-metadata.ts). */
 export type PodLookup = (podUid: string) => PodMetadata | undefined;
@@ -42,10 +42,14 @@ export type PodLookup = (podUid: string) => PodMetadata | undefined;
  * space agree on every cgroup.
  */
 export function pathSubject(path: string, workloads: AgentConfig['workloads'], pods?: PodLookup): SelectorSubject {
-  const attributes: SelectorSubject['attributes'] = { cgroup: path };
   const ident = identifyCgroupPath(path);
+  return subjectOf(path, ident, ident.podUid ? pods?.(ident.podUid) : undefined, workloads);
+}
+
+/** pathSubject with the path's identity and pod already looked up. */
+function subjectOf(path: string, ident: ContainerIdentity, pod: PodMetadata | undefined, workloads: AgentConfig['workloads']): SelectorSubject {
+  const attributes: SelectorSubject['attributes'] = { cgroup: path };
   if (ident.kind !== 'unknown' && ident.kind !== 'standalone_process' && ident.id) attributes.container = ident.id;
-  const pod = ident.podUid ? pods?.(ident.podUid) : undefined;
   const labels: Record<string, string> = pod ? { ...pod.labels } : {};
   if (ident.podUid) attributes.pod = ident.podUid;
   if (pod) {
@@ -83,7 +87,7 @@ export function createWorkloadLabeler(options: WorkloadLabelerOptions): Workload
     const { path, identity: ident } = cgroups.cgroup(id);
     if (path === undefined || !ident) return { path: undefined, podUid: undefined, pod: undefined, base: { labels: {}, attributes: {} }, identity: NO_IDENTITY };
     const pod = ident.podUid ? pods?.(ident.podUid) : undefined;
-    const base = pathSubject(path, table, pods);
+    const base = subjectOf(path, ident, pod, table);
     // The pod's name and namespace when known; else the namespace of a `workloads` entry (hosts without Kubernetes).
     const identity: WorkloadIdentity = pod ? workloadIdentity(path, ident, pod) : { ...workloadIdentity(path, ident), namespace: base.attributes.namespace ?? '' };
     return { path, podUid: ident.podUid, pod, base, identity };

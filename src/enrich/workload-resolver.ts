@@ -49,7 +49,8 @@ export interface WorkloadResolver {
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const UNKNOWN: CgroupWorkload = Object.freeze({ path: undefined, identity: undefined });
-const NO_IDENTITY: WorkloadIdentity = Object.freeze({ container: '', pod: '', namespace: '', cgroupPath: '' });
+/** The identity of a cgroup nothing is known of. */
+export const NO_IDENTITY: WorkloadIdentity = Object.freeze({ container: '', pod: '', namespace: '', cgroupPath: '' });
 
 /** The container label of a workload id: 64-hex container ids shortened to 12; unit, LXC and other ids as they are. */
 export function shortWorkloadId(id: string): string {

@@ -13,12 +13,14 @@ export interface WorkloadMatch {
 }
 
 /**
- * Whether a workload passes. `pods` lists every name the pod is known by
- * (name, UID); an unknown container counts as the empty id.
+ * Whether a workload passes. A pod known by two names (name and UID) passes
+ * a pod filter naming either: `podAlias` is the other one. An unknown
+ * container counts as the empty id. Runs per event in the agent's live
+ * stream, so it takes no list.
  */
-export function matchesWorkload(container: string | undefined, pods: readonly (string | undefined)[], namespace: string | undefined, f: WorkloadMatch): boolean {
+export function matchesWorkload(container: string | undefined, pod: string | undefined, namespace: string | undefined, f: WorkloadMatch, podAlias?: string): boolean {
   if (f.container !== undefined && !(container ?? '').startsWith(f.container)) return false;
-  if (f.pod !== undefined && !pods.includes(f.pod)) return false;
+  if (f.pod !== undefined && pod !== f.pod && podAlias !== f.pod) return false;
   if (f.namespace !== undefined && namespace !== f.namespace) return false;
   return true;
 }

@@ -112,7 +112,7 @@ export function matchesStreamFilter(e: AgentEvent, f: StreamFilter): boolean {
   }
   if (f.failed && !(e.fields['tcp.connect.failed'] === 1 || (e.name === 'process.exec' && Number(e.attributes()['process.exec.retval']) < 0))) return false;
   const w = e.workload.attributes;
-  if (!matchesWorkload(w.container, [w.pod, e.workload.podName], w.namespace, f)) return false;
+  if (!matchesWorkload(w.container, w.pod, w.namespace, f, e.workload.podName)) return false;
   if (f.comm !== undefined && e.comm !== f.comm && !(e.exe !== undefined && basename(e.exe) === f.comm)) return false;
   if (f.pid !== undefined && e.tgid !== f.pid && !(e.probe === 'process' && e.attributes()['process.parent_pid'] === f.pid)) return false;
   if (f.port !== undefined) {

@@ -142,10 +142,10 @@ export function createTcpSource(options: TcpSourceOptions): TcpSource {
       options.log?.(`tcp: aggregates not pinned (counts restart from zero next time): ${err instanceof Error ? err.message : String(err)}`);
     }
   }
+  // The pinned baseline keeps counters monotonic across agent restarts.
+  const aggregates = (): TcpAggregate[] => readWithBaseline(probe.object.map('tcp_aggs'), pinned);
   const metricsFor = (m: SourceSettings['tcpMetrics']): TcpMetrics => createTcpMetrics({
-    probe, labels: m.labels, maxSeries: m.maxSeries, identify: (id) => options.identify(Number(id)),
-    // The pinned baseline keeps counters monotonic across agent restarts.
-    aggregates: () => readWithBaseline(probe.object.map('tcp_aggs'), pinned),
+    probe, labels: m.labels, maxSeries: m.maxSeries, identify: (id) => options.identify(Number(id)), aggregates,
   });
   let metricsConfig = options.metrics;
   let metrics = metricsFor(metricsConfig);
@@ -159,7 +159,7 @@ export function createTcpSource(options: TcpSourceOptions): TcpSource {
     cgroupFilter: probe.cgroupFilter,
     programIds: () => ids,
     pinned: () => pinned?.stats(),
-    aggregates: () => readWithBaseline(probe.object.map('tcp_aggs'), pinned),
+    aggregates,
     events: () => events,
     lost() {
       const s = probe.stats();

@@ -13,6 +13,7 @@ import type { TcpAggregate } from '../../probes/tcp/tcp-aggregates.js';
 import type { TcpAggregatesSnapshot } from '../../probes/tcp/tcp-aggregates-json.js';
 import { openLocalTcp } from '../open-local-tcp.js';
 import type { WorkloadIdentity } from '../../probes/tcp/tcp-identity.js';
+import { NO_IDENTITY } from '../../enrich/workload-resolver.js';
 import { createLogLinearHistogram, mergeInto, quantile, subtract } from '../../lib/histogram/index.js';
 import type { LogLinearHistogram } from '../../lib/histogram/index.js';
 import { createTable } from '../output/table.js';
@@ -37,8 +38,8 @@ with the connection rate.
 
 When an agent runs on the node (\`maxpro agent\`, \`maxpro up\`), the command
 reads the agent's TCP aggregates every interval instead of loading the
-probe, and shows the agent's workload names (pods by pod UID, --pod matches
-it). A line on stderr says which source is used; "lost" counts what the
+probe, and shows the agent's workload names (pods by name when the agent
+watches the cluster, else by pod UID; --pod matches what is shown). A line on stderr says which source is used; "lost" counts what the
 source's probe lost since the command started.
 
 FLAGS:
@@ -161,7 +162,7 @@ export function topRows(interval: ReadonlyMap<string, Snapshot & { who: Workload
 
 /** Whether a row passes the workload filters. */
 export function matchesTopFilters(r: TopTcpRow, f: WorkloadFilters): boolean {
-  return matchesWorkload(r.container, [r.pod], r.namespace, f);
+  return matchesWorkload(r.container, r.pod, r.namespace, f);
 }
 
 const TABLE = createTable({
@@ -246,7 +247,7 @@ export function readingFromAgent(s: TcpAggregatesSnapshot): TopTcpReading {
   for (const a of s.aggregates) who.set(a.aggregate.cgroupId, a.workload);
   return {
     aggregates: s.aggregates.map((a) => a.aggregate),
-    identify: (id) => who.get(id) ?? { container: '', pod: '', namespace: '', cgroupPath: '' },
+    identify: (id) => who.get(id) ?? NO_IDENTITY,
     lost: s.lost,
   };
 }

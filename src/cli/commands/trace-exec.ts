@@ -69,7 +69,7 @@ export function matchesExecFilters(r: ExecRecord, f: WorkloadFilters & { uid?: n
   if (f.failed && (r['maxpro.exec.retval'] ?? 0) >= 0) return false;
   if (f.comm !== undefined && r['maxpro.comm'] !== f.comm && r['process.executable.name'] !== f.comm) return false;
   if (f.pid !== undefined && r['process.pid'] !== f.pid && r['process.parent_pid'] !== f.pid) return false;
-  return matchesWorkload(r['container.id'], [r['k8s.pod.name'], r['k8s.pod.uid']], r['k8s.namespace.name'], f);
+  return matchesWorkload(r['container.id'], r['k8s.pod.name'], r['k8s.namespace.name'], f, r['k8s.pod.uid']);
 }
 
 const TABLE = createTable({

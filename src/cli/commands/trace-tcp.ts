@@ -61,8 +61,8 @@ export interface TcpFilters extends WorkloadFilters {
   port?: number;
 }
 
-/** Whether an event passes the filters, given its workload. */
-export function matchesTcpFilters(e: TcpEvent, who: WorkloadIdentity, f: TcpFilters): boolean {
+/** Whether an event passes the filters, given its workload (and its pod UID when `who` names the pod). */
+export function matchesTcpFilters(e: TcpEvent, who: WorkloadIdentity, f: TcpFilters, podUid?: string): boolean {
   if (f.failed && e.type !== 'connectFailed') return false;
   if (f.minLatencyNs !== undefined) {
     if (!('handshakeNs' in e) || e.type === 'connectFailed' || e.handshakeNs < f.minLatencyNs) return false;
@@ -70,7 +70,7 @@ export function matchesTcpFilters(e: TcpEvent, who: WorkloadIdentity, f: TcpFilt
   if (f.comm !== undefined && (!('comm' in e) || e.comm !== f.comm)) return false;
   if (f.pid !== undefined && e.tgid !== f.pid) return false;
   if (f.port !== undefined && e.sport !== f.port && e.dport !== f.port) return false;
-  return matchesWorkload(who.container, [who.pod], who.namespace, f);
+  return matchesWorkload(who.container, who.pod, who.namespace, f, podUid);
 }
 
 const TABLE = createTable({
@@ -160,7 +160,7 @@ const NOT_FROM_AGENT = ['bootNs', 'netns', 'tcpFlags'] as const;
 const NEWER_FROM_AGENT = ['oldState', 'rttvarUs'] as const;
 
 /** A TCP event of the agent's live stream as a probe event and its workload; undefined for other events. */
-export function tcpEventFromAgent(e: LiveStreamEvent): { event: TcpEvent; who: WorkloadIdentity; time: Date } | undefined {
+export function tcpEventFromAgent(e: LiveStreamEvent): { event: TcpEvent; who: WorkloadIdentity; podUid?: string; time: Date } | undefined {
   const type = AGENT_TYPES[e.name];
   if (!type) return undefined;
   const a = e.attributes, f = e.fields;
@@ -184,12 +184,12 @@ export function tcpEventFromAgent(e: LiveStreamEvent): { event: TcpEvent; who: W
       totalRetrans: num(f['tcp.retransmits']), err: num(a['tcp.error']), dir: a['tcp.direction'] === 'server' ? 'server' : 'client',
       oldState: str(a['tcp.old_state']),
     };
-    return { event, who, time };
+    return { event, who, podUid: w.pod, time };
   }
   const event: TcpSignalEvent = {
     ...common, type, family: saddr || daddr ? family : 0, reason: num(a['tcp.reason']), state: str(a['tcp.state']), tcpFlags: 0,
   };
-  return { event, who, time };
+  return { event, who, podUid: w.pod, time };
 }
 
 /** The --json line of an event. */
@@ -231,8 +231,8 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
   let filtered = 0;
   let received = 0;
   let pending = '';
-  const show = (e: TcpEvent, who: WorkloadIdentity, time: Date, fromAgent: boolean): void => {
-    if (!matchesTcpFilters(e, who, f)) {
+  const show = (e: TcpEvent, who: WorkloadIdentity, time: Date, fromAgent: boolean, podUid?: string): void => {
+    if (!matchesTcpFilters(e, who, f, podUid)) {
       filtered++;
       return;
     }
@@ -256,7 +256,7 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
         const t = tcpEventFromAgent(e);
         if (!t) return;
         received++;
-        show(t.event, t.who, t.time, true);
+        show(t.event, t.who, t.time, true, t.podUid);
       },
     });
     if (agent) {

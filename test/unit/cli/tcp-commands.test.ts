@@ -29,6 +29,12 @@ describe('trace tcp', () => {
     assert.ok(!matchesTcpFilters(conn, who, { failed: false, container: 'fff' }));
   });
 
+  test('a pod the agent names still matches --pod by its UID', () => {
+    assert.ok(matchesTcpFilters(conn, who, { failed: false, pod: 'uid-of-web-1' }, 'uid-of-web-1'));
+    assert.ok(matchesTcpFilters(conn, who, { failed: false, pod: 'web-1' }, 'uid-of-web-1'));
+    assert.ok(!matchesTcpFilters(conn, who, { failed: false, pod: 'uid-of-web-2' }, 'uid-of-web-1'));
+  });
+
   test('narrow filters do not need the full stream', () => {
     assert.deepEqual(policyFor({ failed: true }), { failedConnects: true });
     assert.deepEqual(policyFor({ failed: false, minLatencyNs: 100e6 }), { minHandshakeMs: 100, failedConnects: false });
