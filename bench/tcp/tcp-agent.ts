@@ -58,6 +58,7 @@ process.on('message', (msg: unknown) => {
       wallNs: Number(process.hrtime.bigint() - mark.wall),
       rssBytes: process.memoryUsage().rss,
       lost,
+      lostByReason: { ...Object.fromEntries(Object.entries(st.kernelDrops).map(([k, v]) => [k, Number(v)])), reader: st.readerDrops },
       records: st.records,
       globals: probe.globals(),
       rendered,

@@ -62,7 +62,7 @@ const ncpu = cpus().length;
 type Config = 'base' | 'floor' | 'agent' | 'bpftrace' | 'tcplife';
 
 interface AgentReport {
-  userUs: number; systemUs: number; bpfNs: number; wallNs: number; rssBytes: number; lost: number; records: number;
+  userUs: number; systemUs: number; bpfNs: number; wallNs: number; rssBytes: number; lost: number; lostByReason: Record<string, number>; records: number;
   globals: Record<string, number>;
 }
 
@@ -328,6 +328,9 @@ async function main(): Promise<void> {
   const bpfPct = (rep.bpfNs / 1e9 / (rep.wallNs / 1e9) / ncpu) * 100;
   const agentCpuPct = median(agentReports.map((a) => ((a.userUs + a.systemUs) / 1e6 / (a.wallNs / 1e9) / ncpu) * 100));
   const lost = agentReports.reduce((s, a) => s + a.lost, 0) + rep.lost;
+  // Where they were (kernel drop reasons, bpf_recursion: runs the kernel skipped, reader), non-zero ones only.
+  const lostByReason: Record<string, number> = {};
+  for (const a of [...agentReports, rep]) for (const [k, v] of Object.entries(a.lostByReason)) if (v) lostByReason[k] = (lostByReason[k] ?? 0) + v;
   const rssMb = Math.max(...agentReports.map((a) => a.rssBytes), rep.rssBytes) / (1 << 20);
   const ratio = (c: Config): number | null => (results[c] ? r3(median(results[c]!.ratios)) : null);
   const cpuRatio = (c: Config): number | null => (results[c] ? r3(median(results[c]!.cpuRatios)) : null);
@@ -354,6 +357,7 @@ async function main(): Promise<void> {
     conn_per_sec_bpf_stats_run: Math.round(statsRun.rate),
     rss_mb: Math.round(rssMb * 10) / 10,
     lost,
+    lost_by_reason: lostByReason,
     ratio_agent_quartiles: quartiles('agent'),
     ratio_floor_quartiles: quartiles('floor'),
     ratio_bpftrace_quartiles: quartiles('bpftrace'),
