@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// Lint rules carry the house style: no `export *`, no floating promises, no console in src.
+// Lint rules carry the house style: no `export *`, no floating promises, no console in src,
+// and the layer table of ARCHITECTURE.md (imports point one way; only src/ebpf loads the addon).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { layerRules } from './scripts/layer-rules.js';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bpf/**', 'native/**', 'bench/.output/**', 'deploy/**', '*.config.js', 'scripts/**', 'bin/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'bpf/**', 'native/**', 'bench/.output/**', '*.config.js', 'scripts/**', 'bin/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -28,4 +30,5 @@ export default tseslint.config(
     ignores: ['src/cli/**'],
     rules: { 'no-console': 'error' },
   },
+  ...layerRules,
 );

@@ -7,7 +7,7 @@
 import {
   openObjectFile, bpfObjectPath, createRingBufferReader, createEventDispatcher, readDropCounts,
 } from '../../src/ebpf/index.js';
-import { decodeRingbufBenchEvent, RINGBUF_BENCH_EVENT } from '../../src/probes/ringbuf-bench/ringbuf-bench-event.js';
+import { decodeRingbufBenchEvent, RINGBUF_BENCH_EVENT, RINGBUF_BENCH_EVENT_KIND } from '../../src/probes/ringbuf-bench/ringbuf-bench-event.js';
 import type { RingbufBenchEvent } from '../../src/probes/ringbuf-bench/ringbuf-bench-event.js';
 
 const [tgid, ring, interval] = process.argv.slice(2).map(Number);
@@ -21,7 +21,7 @@ const ev = {} as RingbufBenchEvent;
 const perPid = new Map<number, { count: number; lastSeq: number; comm: string }>();
 let decoded = 0;
 const dispatcher = createEventDispatcher({
-  decoders: new Map([[250, {
+  decoders: new Map([[RINGBUF_BENCH_EVENT_KIND, {
     version: 1,
     minSize: RINGBUF_BENCH_EVENT.size,
     decode(view, off, _len, bytes) {

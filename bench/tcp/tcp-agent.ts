@@ -14,7 +14,7 @@ import { enableBpfStats } from '../../src/ebpf/index.js';
 import { createTcpProbe, tcpProbeLost } from '../../src/probes/tcp/tcp-probe.js';
 import { createTcpMetrics } from '../../src/probes/tcp/tcp-metrics.js';
 import { renderExposition } from '../../src/exporters/openmetrics/exposition.js';
-import { createTcpIdentity } from '../../src/probes/tcp/tcp-identity.js';
+import { createCgroupIdentity } from '../../src/enrich/cgroup-identity.js';
 
 interface Mark { cpu: NodeJS.CpuUsage; bpfNs: bigint; wall: bigint }
 
@@ -22,7 +22,7 @@ const withStats = process.argv.includes('--bpf-stats');
 const stats = withStats ? enableBpfStats() : undefined;
 const probe = createTcpProbe({});
 const programs = probe.object.links.map((l) => l.program);
-const identity = await createTcpIdentity();
+const identity = await createCgroupIdentity();
 const metrics = createTcpMetrics({ probe, identify: identity.identify });
 let rendered = 0;
 let timer: NodeJS.Timeout | undefined;

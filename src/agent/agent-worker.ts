@@ -9,7 +9,7 @@
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { AgentConfig } from './config/agent-config.js';
 import type { AgentStats } from './agent.js';
-import type { MetricFamily } from '../exporters/openmetrics/metric-family.js';
+import type { MetricFamily } from '../lib/metric-family.js';
 
 /** The agent as seen from the CLI thread. */
 export interface AgentHandle {

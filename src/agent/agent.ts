@@ -13,7 +13,7 @@ import { ClosedError } from '../lib/errors.js';
 import type { Redactor } from '../enrich/redaction.js';
 import { enableBpfStats, ensurePinDir } from '../ebpf/index.js';
 import type { BpfStatsHandle } from '../ebpf/index.js';
-import type { MetricFamily } from '../exporters/openmetrics/metric-family.js';
+import type { MetricFamily } from '../lib/metric-family.js';
 // The OTLP (OpenTelemetry SDK) and remote-write (protobufjs) exporters are
 // imported only when enabled: together they are ~35 MiB of RSS.
 import type { OtlpExporter } from '../exporters/otlp/otlp-exporter.js';

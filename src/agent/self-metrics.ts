@@ -8,7 +8,7 @@ import { PerformanceObserver, constants as perfConstants, monitorEventLoopDelay 
 import type { IntervalHistogram } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import { availableParallelism } from 'node:os';
-import type { MetricFamily, MetricsSource } from '../exporters/openmetrics/metric-family.js';
+import type { MetricFamily, MetricsSource } from '../lib/metric-family.js';
 
 const GC_KINDS: Record<number, string> = {
   [perfConstants.NODE_PERFORMANCE_GC_MAJOR]: 'major',

@@ -5,22 +5,22 @@
  * `--kubeconfig` or the in-cluster account).
  */
 import type { CommandIO } from './command.js';
-import { createTcpIdentity } from '../probes/tcp/tcp-identity.js';
-import type { TcpIdentity } from '../probes/tcp/tcp-identity.js';
+import { createCgroupIdentity } from '../enrich/cgroup-identity.js';
+import type { CgroupIdentity } from '../enrich/cgroup-identity.js';
 import { createTcpProbe } from '../probes/tcp/tcp-probe.js';
 import type { TcpProbe, TcpProbeOptions } from '../probes/tcp/tcp-probe.js';
 
 export interface LocalTcp {
   probe: TcpProbe;
-  identity: TcpIdentity;
+  identity: CgroupIdentity;
   /** Closes the probe, then the identities. */
   close(): Promise<void>;
 }
 
 /** May throw what createTcpProbe throws (nothing is left open then). */
 export async function openLocalTcp(io: CommandIO, kubeconfig: string | undefined,
-  probeOptions: (identity: TcpIdentity) => TcpProbeOptions): Promise<LocalTcp> {
-  const identity = await createTcpIdentity({
+  probeOptions: (identity: CgroupIdentity) => TcpProbeOptions): Promise<LocalTcp> {
+  const identity = await createCgroupIdentity({
     kubernetes: kubeconfig ? { kubeconfig } : {},
     onNotice: (m) => io.err.write(`maxpro: ${m}\n`),
   });

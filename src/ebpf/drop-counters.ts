@@ -6,7 +6,7 @@
 import type { BpfObject } from './bpf-object.js';
 
 /** Index names of enum maxpro_drop_reason (bpf/include/maxpro/event.h). */
-const MAP_DROP_REASONS = ['ringbuf_full', 'output_failed', 'helper_failed', 'map_full'] as const;
+export const MAP_DROP_REASONS = ['ringbuf_full', 'output_failed', 'helper_failed', 'map_full'] as const;
 /**
  * Every reason: the `drops` map's, and `bpf_recursion`: runs the kernel
  * skipped because the same program was already running on that CPU (a

@@ -12,17 +12,11 @@ import { identifyCgroupPath } from './container-identity.js';
 import type { ContainerIdentity } from './container-identity.js';
 import { createK8sMetadata } from './k8s-metadata.js';
 import type { K8sMetadata, K8sMetadataOptions, PodMetadata } from './k8s-metadata.js';
+import { NO_IDENTITY } from '../lib/workload-identity.js';
+import type { WorkloadIdentity } from '../lib/workload-identity.js';
 
-/** Who a cgroup belongs to, as metric labels. Empty strings where unknown. */
-export interface WorkloadIdentity {
-  /** Container id in its short form (12 hex, as `docker ps`), or the systemd unit / LXC / other workload id; empty for none. */
-  container: string;
-  /** Pod name when pod metadata is known, else the pod UID. */
-  pod: string;
-  namespace: string;
-  /** The cgroup path relative to the v2 root, when resolved. */
-  cgroupPath: string;
-}
+export { NO_IDENTITY };
+export type { WorkloadIdentity };
 
 /** A cgroup as resolved: its path, and the workload the path names. Both undefined when unknown. */
 export interface CgroupWorkload {
@@ -49,8 +43,6 @@ export interface WorkloadResolver {
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const UNKNOWN: CgroupWorkload = Object.freeze({ path: undefined, identity: undefined });
-/** The identity of a cgroup nothing is known of. */
-export const NO_IDENTITY: WorkloadIdentity = Object.freeze({ container: '', pod: '', namespace: '', cgroupPath: '' });
 
 /** The container label of a workload id: 64-hex container ids shortened to 12; unit, LXC and other ids as they are. */
 export function shortWorkloadId(id: string): string {

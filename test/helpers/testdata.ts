@@ -2,16 +2,24 @@
 /** Where the shared test data lives: $MAXPRO_TESTDATA, else <repo>/../shared/testdata. */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+
+export interface Testdata {
+  /** The directory (or the sub-directory asked for). */
+  dir: string;
+  /** false when present, else why the tests reading it skip (a node:test `skip` value). */
+  skip: false | string;
+}
 
 /**
- * The directory, or a clear error when it is missing: the tests that read it
- * need it (a skip would hide that the suite did not run them).
+ * The shared test data, or a stated skip reason when this clone does not
+ * sit beside shared/ and MAXPRO_TESTDATA is unset, so a clone anywhere runs
+ * the suite (the skips say what did not run).
  */
-export function testdataDir(): string {
-  const dir = process.env['MAXPRO_TESTDATA'] ?? resolve(fileURLToPath(new URL('../../../', import.meta.url)), '..', 'shared', 'testdata');
-  if (!existsSync(dir)) {
-    throw new Error(`shared test data not found at ${dir}: clone the repository beside shared/ or set MAXPRO_TESTDATA`);
-  }
-  return dir;
+export function sharedTestdata(...sub: string[]): Testdata {
+  const base = process.env['MAXPRO_TESTDATA'] ?? resolve(fileURLToPath(new URL('../../../', import.meta.url)), '..', 'shared', 'testdata');
+  const dir = join(base, ...sub);
+  return existsSync(dir)
+    ? { dir, skip: false }
+    : { dir, skip: `shared test data not found at ${dir} (clone beside shared/ or set MAXPRO_TESTDATA)` };
 }

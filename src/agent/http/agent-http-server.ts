@@ -9,7 +9,7 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, negotiateFormat, renderExposition } from '../../exporters/openmetrics/exposition.js';
-import type { MetricFamily } from '../../exporters/openmetrics/metric-family.js';
+import type { MetricFamily } from '../../lib/metric-family.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
 import { cpuProfile, startHeapProfiler } from './pprof.js';
 import type { SamplingHeapProfiler } from './pprof.js';

@@ -23,8 +23,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AgentEvent, AgentProbeName } from '../agent-event.js';
 import { MaxproError } from '../../lib/errors.js';
-import { matchesStreamFilter, mergeTcpDemands, parseStreamFilter, tcpDemandOf, wantsProbeRecords } from './stream-filter.js';
-import type { StreamFilter, TcpDemand } from './stream-filter.js';
+import { matchesStreamFilter, parseStreamFilter, tcpDemandOf, wantsProbeRecords } from './stream-filter.js';
+import type { StreamFilter } from './stream-filter.js';
+import { mergeTcpDemands } from '../../probes/tcp/tcp-demand.js';
+import type { TcpDemand } from '../../probes/tcp/tcp-demand.js';
 
 export type StreamDropReason = 'slow_client' | 'too_many_clients';
 

@@ -9,6 +9,7 @@
 import { InvalidArgumentError } from '../../lib/errors.js';
 import { matchesWorkload } from '../../lib/workload-match.js';
 import type { AgentEvent, AgentProbeName } from '../agent-event.js';
+import type { TcpDemand } from '../../probes/tcp/tcp-demand.js';
 
 /** What one subscriber asks for. Every given field must match. */
 export interface StreamFilter {
@@ -152,24 +153,4 @@ export function tcpDemandOf(f: StreamFilter): TcpDemand | undefined {
   if (f.failed) return { failed: true };
   if (f.minLatencyNs !== undefined && f.minLatencyNs > 0) return { minHandshakeNs: f.minLatencyNs };
   return { stream: true };
-}
-
-/** What live-stream subscribers need the TCP probe to send on top of the policy. */
-export interface TcpDemand {
-  stream?: boolean;
-  failed?: boolean;
-  /** Connects and accepts at least this slow (ns). */
-  minHandshakeNs?: number;
-}
-
-/** The union of several demands; undefined for none. */
-export function mergeTcpDemands(list: Iterable<TcpDemand>): TcpDemand | undefined {
-  let out: TcpDemand | undefined;
-  for (const d of list) {
-    out ??= {};
-    if (d.stream) out.stream = true;
-    if (d.failed) out.failed = true;
-    if (d.minHandshakeNs !== undefined) out.minHandshakeNs = Math.min(out.minHandshakeNs ?? Infinity, d.minHandshakeNs);
-  }
-  return out;
 }

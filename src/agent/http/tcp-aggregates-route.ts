@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TcpAggregate } from '../../probes/tcp/tcp-aggregates.js';
 import { encodeTcpAggregates } from '../../probes/tcp/tcp-aggregates-json.js';
-import type { WorkloadIdentity } from '../../probes/tcp/tcp-identity.js';
+import type { WorkloadIdentity } from '../../lib/workload-identity.js';
 
 /** What the agent's TCP probe holds now, or why it holds nothing. */
 export type TcpAggregatesReading =

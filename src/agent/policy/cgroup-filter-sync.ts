@@ -18,7 +18,7 @@
  * it existed when this walk started and was classified; anything newer
  * passes until a later walk covers it.
  */
-import type { MetricFamily } from '../../exporters/openmetrics/metric-family.js';
+import type { MetricFamily } from '../../lib/metric-family.js';
 import { findCgroup2Mount, walkCgroups } from '../../enrich/cgroup-resolver.js';
 import { CGROUP_FILTER_MODES, CGROUP_FILTER_REASONS } from '../../probes/cgroup-filter.js';
 import type { CgroupFilter } from '../../probes/cgroup-filter.js';

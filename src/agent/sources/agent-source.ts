@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /** What the agent needs from each probe it runs. */
-import type { MetricFamily } from '../../exporters/openmetrics/metric-family.js';
+import type { MetricFamily } from '../../lib/metric-family.js';
 import type { CgroupFilter } from '../../probes/cgroup-filter.js';
 import type { AgentProbeName } from '../agent-event.js';
 import type { AgentConfig } from '../config/agent-config.js';

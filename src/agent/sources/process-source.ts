@@ -3,7 +3,7 @@
 import { createProcessProbe } from '../../probes/process/process-probe.js';
 import type { ProcessEvent } from '../../probes/process/process-event.js';
 import type { Redactor } from '../../enrich/redaction.js';
-import type { MetricFamily } from '../../exporters/openmetrics/metric-family.js';
+import type { MetricFamily } from '../../lib/metric-family.js';
 import { memoAttributes } from '../agent-event.js';
 import type { AgentEvent } from '../agent-event.js';
 import type { AgentSource } from './agent-source.js';

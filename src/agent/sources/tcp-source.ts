@@ -19,7 +19,7 @@ import type { TcpMetrics, TcpWorkload } from '../../probes/tcp/tcp-metrics.js';
 import { memoAttributes } from '../agent-event.js';
 import type { AgentEvent } from '../agent-event.js';
 import type { TcpKernelPolicy } from '../policy/policy-planner.js';
-import type { TcpDemand } from '../http/stream-filter.js';
+import type { TcpDemand } from '../../probes/tcp/tcp-demand.js';
 import type { AgentSource, SourceSettings } from './agent-source.js';
 import { bootNsToWallMs } from './boot-clock.js';
 import { addU64, restoreAndPin } from './pinned-aggregates.js';

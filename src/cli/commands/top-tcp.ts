@@ -12,7 +12,7 @@ import { tcpProbeLost } from '../../probes/tcp/tcp-probe.js';
 import type { TcpAggregate } from '../../probes/tcp/tcp-aggregates.js';
 import type { TcpAggregatesSnapshot } from '../../probes/tcp/tcp-aggregates-json.js';
 import { openLocalTcp } from '../open-local-tcp.js';
-import type { WorkloadIdentity } from '../../probes/tcp/tcp-identity.js';
+import type { WorkloadIdentity } from '../../lib/workload-identity.js';
 import { NO_IDENTITY } from '../../enrich/workload-resolver.js';
 import { createLogLinearHistogram, mergeInto, quantile, subtract } from '../../lib/histogram/index.js';
 import type { LogLinearHistogram } from '../../lib/histogram/index.js';

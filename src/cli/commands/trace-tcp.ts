@@ -8,7 +8,7 @@ import { tcpProbeLost } from '../../probes/tcp/tcp-probe.js';
 import type { TcpPolicy, TcpProbeStats } from '../../probes/tcp/tcp-probe.js';
 import type { TcpConnEvent, TcpEvent, TcpSignalEvent } from '../../probes/tcp/tcp-event.js';
 import { openLocalTcp } from '../open-local-tcp.js';
-import type { WorkloadIdentity } from '../../probes/tcp/tcp-identity.js';
+import type { WorkloadIdentity } from '../../lib/workload-identity.js';
 import { dropReasonNames, resetReasonNames } from '../../probes/tcp/kernel-reasons.js';
 import { errnoName } from '../../ebpf/index.js';
 import type { LiveStreamEvent } from '../../agent/http/live-stream-client.js';

@@ -9,6 +9,7 @@ import { InvalidArgumentError } from '../../lib/errors.js';
 import { waitForAbort, watchReloads } from './agent.js';
 import { runDoctor } from '../../doctor/run-doctor.js';
 import { formatDoctorReport } from './doctor.js';
+import { formatUpSummary } from '../up-summary.js';
 
 const HELP = `USAGE: maxpro up [--config FILE] [flags]
 
@@ -91,20 +92,9 @@ export const upCommand: Command = {
     const a = agent;
     const summary = async (): Promise<void> => {
       const [s, fams] = await Promise.all([a.stats(), a.collect()]);
-      const gauge = (name: string, labels: Record<string, string> = {}): number => {
-        const f = fams.find((x) => x.name === name);
-        if (!f || f.type === 'histogram') return 0;
-        return f.samples.filter((x) => Object.entries(labels).every(([k, v]) => x.labels[k] === v)).reduce((sum, x) => sum + x.value, 0);
-      };
-      const parts = (['process', 'tcp'] as const).map((p) => {
-        const e = s.events[p];
-        const dropped = Object.values(e.dropped).reduce((x, y) => x + y, 0);
-        return `${p} ${e.received} in/${e.kept} kept/${dropped} filtered, lost ${gauge('maxpro_probe_lost_events', { probe: p })}`;
-      });
-      const rss = gauge('maxpro_agent_resident_memory_bytes') / 2 ** 20;
       const c = collector?.stats();
-      io.out.write(`${new Date().toISOString().slice(11, 19)} ${parts.join(' | ')} | export queue ${gauge('maxpro_export_queue_depth')} dropped ${gauge('maxpro_export_dropped_items')}`
-        + ` | rss ${rss.toFixed(0)} MiB${c ? ` | collector logs ${c.accepted.logs ?? 0} metrics ${c.accepted.metrics ?? 0}` : ''}\n`);
+      const cs = c ? { logs: c.accepted.logs ?? 0, metrics: c.accepted.metrics ?? 0 } : undefined;
+      io.out.write(`${formatUpSummary(new Date(), s, fams, cs)}\n`);
     };
     const timer = setInterval(() => { summary().catch((err: unknown) => io.err.write(`summary: ${String(err)}\n`)); }, interval * 1000);
     timer.unref();

@@ -6,7 +6,7 @@
  * each format requires; histograms get `_bucket`/`_sum`/`_count` with `le`,
  * counters `_total`.
  */
-import type { Labels, MetricFamily } from './metric-family.js';
+import type { Labels, MetricFamily } from '../../lib/metric-family.js';
 
 export type ExpositionFormat = 'prometheus' | 'openmetrics';
 

@@ -24,7 +24,7 @@ import type { HrTime } from '@opentelemetry/api';
 import { ValueType } from '@opentelemetry/api';
 import { createExportQueue } from '../export-queue.js';
 import type { BatchResult, ExportQueue, ExportQueueStats } from '../export-queue.js';
-import type { MetricFamily } from '../openmetrics/metric-family.js';
+import type { MetricFamily } from '../../lib/metric-family.js';
 
 /** What the OTLP exporter sends as one log record. */
 export interface OtlpEvent {

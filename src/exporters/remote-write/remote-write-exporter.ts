@@ -11,7 +11,7 @@ import snappy from 'snappyjs';
 import { createExportQueue } from '../export-queue.js';
 import type { BatchResult, ExportQueueStats } from '../export-queue.js';
 import { formatValue, sanitizeLabelName, sanitizeMetricName } from '../openmetrics/exposition.js';
-import type { Labels, MetricFamily } from '../openmetrics/metric-family.js';
+import type { Labels, MetricFamily } from '../../lib/metric-family.js';
 import { encodeWriteRequest } from './remote-write-proto.js';
 import type { RemoteWriteSeries } from './remote-write-proto.js';
 

@@ -4,7 +4,14 @@
  * attribute names, with kernel-only fields under `maxpro.*`. Documented in
  * docs/process-events.md.
  */
-import type { AncestorInfo } from '../../enrich/process-cache.js';
+
+/** One parent in an ancestry chain. */
+export interface ProcessAncestor {
+  pid: number;
+  /** Unset when the process is not in the cache. */
+  comm?: string;
+  exe?: string;
+}
 
 export type ProcessEventName = 'process.exec' | 'process.fork' | 'process.exit';
 
@@ -64,5 +71,5 @@ export interface ProcessRecord {
   'maxpro.exit.core_dumped'?: boolean;
   'maxpro.lifetime_ns'?: number;
   /** Parents, nearest first, up to the configured depth. */
-  'maxpro.ancestry'?: AncestorInfo[];
+  'maxpro.ancestry'?: ProcessAncestor[];
 }

@@ -2,6 +2,9 @@
 /** Layout and decoder of struct ringbuf_bench_event (bpf/probes/ringbuf_bench). */
 import { createCommInterner, defineLayout, readU64 } from '../../ebpf/index.js';
 
+/** Its kind in enum maxpro_event_kind (MAXPRO_EV_BENCH). */
+export const RINGBUF_BENCH_EVENT_KIND = 250;
+
 export const RINGBUF_BENCH_EVENT = defineLayout('ringbuf_bench', 'ringbuf_bench_event', 64, {
   hdr: { offset: 0, size: 16 },
   pid: { offset: 16, size: 4 },

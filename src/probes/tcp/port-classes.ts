@@ -12,7 +12,7 @@ export interface PortClass {
   ports: readonly (number | readonly [number, number])[];
 }
 
-/** The default classes: common service ports by protocol family. */
+/** The default classes: common service ports by protocol family (4317 is OTLP/gRPC, 4318 OTLP/HTTP). */
 export const DEFAULT_PORT_CLASSES: readonly PortClass[] = [
   { name: 'http', ports: [80, 8080, 8000, 8008, 8888] },
   { name: 'https', ports: [443, 8443] },
@@ -22,7 +22,7 @@ export const DEFAULT_PORT_CLASSES: readonly PortClass[] = [
   { name: 'mysql', ports: [3306] },
   { name: 'redis', ports: [6379] },
   { name: 'kafka', ports: [9092] },
-  { name: 'grpc-otlp', ports: [4317, 4318] },
+  { name: 'grpc-otlp', ports: [4317] },
   { name: 'kube-api', ports: [6443, 10250] },
   { name: 'etcd', ports: [2379, 2380] },
   { name: 'mongodb', ports: [27017] },
@@ -30,6 +30,8 @@ export const DEFAULT_PORT_CLASSES: readonly PortClass[] = [
   { name: 'amqp', ports: [5672] },
   { name: 'system', ports: [[1, 1023]] },
   { name: 'ephemeral', ports: [[32768, 65535]] },
+  // Appended so the ids of the classes above stay what they were.
+  { name: 'http-otlp', ports: [4318] },
 ];
 
 export interface PortClassTable {

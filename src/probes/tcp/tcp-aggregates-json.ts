@@ -12,7 +12,7 @@ import { HIST_BUCKETS, createLogLinearHistogram } from '../../lib/histogram/inde
 import type { LogLinearHistogram } from '../../lib/histogram/index.js';
 import { TCP_AGG_COUNTERS } from './tcp-aggregates.js';
 import type { TcpAggCounter, TcpAggregate } from './tcp-aggregates.js';
-import type { WorkloadIdentity } from './tcp-identity.js';
+import type { WorkloadIdentity } from '../../lib/workload-identity.js';
 
 /** The format version; a reader refuses any other. */
 export const TCP_AGGREGATES_JSON_VERSION = 1;

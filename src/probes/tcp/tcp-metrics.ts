@@ -13,9 +13,9 @@ import { createCardinalityLimiter, OVERFLOW_LABEL } from '../../lib/cardinality-
 import type { CardinalityLimiter } from '../../lib/cardinality-limiter.js';
 import { createLogLinearHistogram, mergeInto, toPrometheusBuckets } from '../../lib/histogram/index.js';
 import type { LogLinearHistogram } from '../../lib/histogram/index.js';
-import type { HistogramSample, Labels, MetricFamily, MetricsSource, ScalarSample } from '../../exporters/openmetrics/metric-family.js';
+import type { HistogramSample, Labels, MetricFamily, MetricsSource, ScalarSample } from '../../lib/metric-family.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
-import type { WorkloadIdentity } from './tcp-identity.js';
+import type { WorkloadIdentity } from '../../lib/workload-identity.js';
 import { tcpProbeLost } from './tcp-probe.js';
 import type { TcpProbe } from './tcp-probe.js';
 import type { TcpAggCounter, TcpAggregate } from './tcp-aggregates.js';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createAgentHttpServer } from '../../../src/agent/http/agent-http-server.js';
 import type { AgentHttpServer } from '../../../src/agent/http/agent-http-server.js';
 import { negotiateFormat, renderExposition } from '../../../src/exporters/openmetrics/exposition.js';
-import type { MetricFamily } from '../../../src/exporters/openmetrics/metric-family.js';
+import type { MetricFamily } from '../../../src/lib/metric-family.js';
 import { createRemoteWriteExporter } from '../../../src/exporters/remote-write/remote-write-exporter.js';
 import { prometheusSkip, promtoolCheckMetrics, startPrometheus } from '../../helpers/prometheus.js';
 import type { PrometheusInstance } from '../../helpers/prometheus.js';

@@ -2,14 +2,16 @@
 /** Helpers shared by the collector integration tests: a real collector on an ephemeral port. */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import { createCollector, type Collector, type CollectorOptions } from '../../../src/collector/collector.js';
+import { sharedTestdata } from '../../helpers/testdata.js';
 
 export const TOKEN = 'test-token-0123456789';
 export const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
-export const TESTDATA = process.env.MAXPRO_TESTDATA ?? resolve(REPO, '../shared/testdata');
+/** The shared test data, and why the tests reading it skip when it is absent. */
+export const { dir: TESTDATA, skip: TESTDATA_SKIP } = sharedTestdata();
 
 /** A fresh temporary directory, removed after the test. */
 export function mustTempDir(t: TestContext, prefix = 'maxpro-collector-'): string {

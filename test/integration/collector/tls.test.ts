@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
-import { mustStartCollector, mustTempDir, TESTDATA, TOKEN } from './collector-fixture.js';
+import { mustStartCollector, mustTempDir, TESTDATA, TESTDATA_SKIP, TOKEN } from './collector-fixture.js';
 
 function haveOpenssl(): boolean {
   try {
@@ -17,7 +17,7 @@ function haveOpenssl(): boolean {
   }
 }
 
-test('TLS: OTLP over HTTPS with the configured certificate', { skip: haveOpenssl() ? false : 'openssl is not installed' }, async (t) => {
+test('TLS: OTLP over HTTPS with the configured certificate', { skip: haveOpenssl() ? TESTDATA_SKIP : 'openssl is not installed' }, async (t) => {
   const dir = mustTempDir(t);
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
     '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });

@@ -15,7 +15,7 @@ import { freePort } from '../../helpers/prometheus.js';
 import { createAgent } from '../../../src/agent/agent.js';
 import { parseConfigText } from '../../../src/agent/config/load-config.js';
 import { findCgroup2Mount } from '../../../src/enrich/cgroup-resolver.js';
-import type { MetricFamily } from '../../../src/exporters/openmetrics/metric-family.js';
+import type { MetricFamily } from '../../../src/lib/metric-family.js';
 
 const CLIENT = fileURLToPath(new URL('./connect-client.js', import.meta.url));
 const BIN = fileURLToPath(new URL('../../../../bin/maxpro.js', import.meta.url));

@@ -35,6 +35,8 @@ describe('maxpro up', { skip: kernelSkip() }, () => {
       const exported = Number(/^maxpro_export_items_total\{exporter="otlp_logs"\} (\d+)$/m.exec(metrics)?.[1] ?? 0);
       assert.ok(exported > 0, metrics.slice(0, 2000));
       assert.match(metrics, /^maxpro_export_dropped_items_total\{exporter="otlp_logs",reason="export_failed"\} 0$/m);
+      // Our scrapes are loopback TCP connections: the summary counts them although no TCP record is exported.
+      assert.ok(await waitFor(() => /\| tcp [1-9]\d* connections, records \d+ in/.test(out), 15_000), out);
     } finally {
       child.kill('SIGINT');
       const code = await new Promise<number | null>((r) => child.on('exit', r));

@@ -8,17 +8,17 @@ import { join } from 'node:path';
 import {
   cgroupPathFromProcFile, identifyCgroupPath, podFromCgroupPath, unescapeSystemd,
 } from '../../../src/enrich/container-identity.js';
-import { testdataDir } from '../../helpers/testdata.js';
+import { sharedTestdata } from '../../helpers/testdata.js';
 
 interface Expectations {
   proc_cgroup_files: { file: string; shape: string; cgroup_id: string | null; container_id: string | null; container_type: string | null }[];
   cgroup_paths: { path: string; container_type: string; container_id: string }[];
 }
 
-const dir = join(testdataDir(), 'cgroup', 'coroot-node-agent');
-const exp = JSON.parse(readFileSync(join(dir, 'expectations.json'), 'utf8')) as Expectations;
+const { dir, skip } = sharedTestdata('cgroup', 'coroot-node-agent');
+const exp: Expectations = skip ? { proc_cgroup_files: [], cgroup_paths: [] } : JSON.parse(readFileSync(join(dir, 'expectations.json'), 'utf8')) as Expectations;
 
-describe('container identity: expectations.json', () => {
+describe('container identity: expectations.json', { skip }, () => {
   test('has the cases', () => {
     assert.ok(exp.proc_cgroup_files.length >= 10);
     assert.ok(exp.cgroup_paths.length >= 20);

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import {
   escapeHelp, escapeLabelValue, formatValue, renderExposition, sanitizeLabelName, sanitizeMetricName,
 } from '../../../src/exporters/openmetrics/exposition.js';
-import type { MetricFamily } from '../../../src/exporters/openmetrics/metric-family.js';
+import type { MetricFamily } from '../../../src/lib/metric-family.js';
 import { createLogLinearHistogram, recordValue, toPrometheusBuckets } from '../../../src/lib/histogram/index.js';
 import { PROMTOOL_BIN, promtoolCheckMetrics } from '../../helpers/prometheus.js';
 

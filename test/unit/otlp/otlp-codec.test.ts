@@ -2,19 +2,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import {
   decodeExportRequest, decodeExportResponse, encodeErrorStatus, encodeExportRequest, encodeExportResponse, type OtlpSignal,
 } from '../../../src/lib/otlp/otlp-codec.js';
 import { OtlpDecodeError } from '../../../src/lib/otlp/otlp-errors.js';
+import { sharedTestdata } from '../../helpers/testdata.js';
 
-const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
-const OTLP = join(process.env.MAXPRO_TESTDATA ?? resolve(REPO, '../shared/testdata'), 'otlp');
+const { dir: OTLP, skip } = sharedTestdata('otlp');
 const EXAMPLES: [string, OtlpSignal][] = [['trace', 'traces'], ['logs', 'logs'], ['metrics', 'metrics'], ['events', 'logs']];
 
 for (const [name, signal] of EXAMPLES) {
-  test(`example ${name}: JSON, its binpb twin and the roundtrip JSON decode to the same request`, () => {
+  test(`example ${name}: JSON, its binpb twin and the roundtrip JSON decode to the same request`, { skip }, () => {
     const fromJson = decodeExportRequest(signal, readFileSync(join(OTLP, 'examples', `${name}.json`)), 'json');
     const fromPb = decodeExportRequest(signal, readFileSync(join(OTLP, 'examples-binpb', `${name}.binpb`)), 'protobuf');
     const fromRoundtrip = decodeExportRequest(signal, readFileSync(join(OTLP, 'examples-binpb', `${name}.roundtrip.json`)), 'json');
@@ -28,7 +27,7 @@ for (const [name, signal] of EXAMPLES) {
   });
 }
 
-test('trace.json: upper-case hex ids become lower case; 64-bit times stay exact', () => {
+test('trace.json: upper-case hex ids become lower case; 64-bit times stay exact', { skip }, () => {
   const req = decodeExportRequest('traces', readFileSync(join(OTLP, 'examples', 'trace.json')), 'json');
   const span = (((req.resourceSpans as Record<string, unknown>[])[0]!.scopeSpans as Record<string, unknown>[])[0]!.spans as Record<string, unknown>[])[0]!;
   assert.equal(span.traceId, '5b8efff798038103d269b633813fc60c');
@@ -54,7 +53,7 @@ test('enum names, numeric int64 and unknown fields are accepted in JSON', () => 
   assert.equal(span.futureField, undefined);
 });
 
-test('bad bodies raise OtlpDecodeError with a reason and a message saying what is wrong', () => {
+test('bad bodies raise OtlpDecodeError with a reason and a message saying what is wrong', { skip }, () => {
   const pb = readFileSync(join(OTLP, 'examples-binpb', 'trace.binpb'));
   assert.throws(() => decodeExportRequest('traces', pb.subarray(0, pb.length - 7), 'protobuf'),
     (e: unknown) => e instanceof OtlpDecodeError && e.reason === 'malformed' && e.code === 'MAXPRO_ERR_COLLECTOR_OTLP_DECODE' && /protobuf/.test(e.message));

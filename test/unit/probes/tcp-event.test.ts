@@ -95,6 +95,13 @@ describe('tcp records', () => {
     assert.throws(() => buildPortClassTable([{ name: 'x', ports: [[10, 5]] }]), { code: 'MAXPRO_ERR_INVALID_ARGUMENT' });
   });
 
+  test('default port classes: 4317 is OTLP/gRPC, 4318 OTLP/HTTP', () => {
+    const t = buildPortClassTable();
+    assert.equal(t.names[t.table[4317]!], 'grpc-otlp');
+    assert.equal(t.names[t.table[4318]!], 'http-otlp');
+    assert.equal(t.names[t.table[443]!], 'https');
+  });
+
   test('parses reason names from a tracepoint print format', () => {
     const fmt = 'print fmt: "reason: %s", __print_symbolic(REC->reason, { 2, "NOT_SPECIFIED" }, { 3, "NO_SOCKET" }, { 40, "TCP_LISTEN_OVERFLOW" })';
     const names = parseReasonNames(fmt);

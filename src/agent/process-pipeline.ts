@@ -7,19 +7,19 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { errnoName } from '../../ebpf/index.js';
-import { InvalidArgumentError } from '../../lib/errors.js';
-import type { K8sMetadataStats, PodMetadata } from '../../enrich/k8s-metadata.js';
-import { createProcessCache } from '../../enrich/process-cache.js';
-import type { ProcessCacheOptions, ProcessCacheStats } from '../../enrich/process-cache.js';
-import { createRedactor } from '../../enrich/redaction.js';
-import type { RedactorOptions } from '../../enrich/redaction.js';
-import { createWorkloadResolver, startK8sMetadata } from '../../enrich/workload-resolver.js';
-import type { WorkloadResolver } from '../../enrich/workload-resolver.js';
-import { createProcessProbe } from './process-probe.js';
-import type { ProcessProbe, ProcessProbeOptions, ProcessProbeStats } from './process-probe.js';
-import type { ProcessEvent, ProcessExecEvent } from './process-event.js';
-import type { ProcessRecord } from './process-record.js';
+import { errnoName } from '../ebpf/index.js';
+import { InvalidArgumentError } from '../lib/errors.js';
+import type { K8sMetadataStats, PodMetadata } from '../enrich/k8s-metadata.js';
+import { createProcessCache } from '../enrich/process-cache.js';
+import type { ProcessCacheOptions, ProcessCacheStats } from '../enrich/process-cache.js';
+import { createRedactor } from '../enrich/redaction.js';
+import type { RedactorOptions } from '../enrich/redaction.js';
+import { createWorkloadResolver, startK8sMetadata } from '../enrich/workload-resolver.js';
+import type { WorkloadResolver } from '../enrich/workload-resolver.js';
+import { createProcessProbe } from '../probes/process/process-probe.js';
+import type { ProcessProbe, ProcessProbeOptions, ProcessProbeStats } from '../probes/process/process-probe.js';
+import type { ProcessEvent, ProcessExecEvent } from '../probes/process/process-event.js';
+import type { ProcessRecord } from '../probes/process/process-record.js';
 
 export interface ProcessPipelineOptions {
   /** Receives each batch's records (already redacted). */

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: Apache-2.0
+// ARCHITECTURE.md's layer table as per-folder import restrictions:
+//   cli -> agent | collector | doctor -> probes | enrich | exporters -> ebpf | lib
+// A folder may import its own layer and the layers below it, never a sibling
+// component or anything above. Only src/ebpf loads the native addon.
+// Specifiers are matched as written (relative), so `(../)+x/` means "the src/x folder".
+
+const folder = (names) => `^(\\.\\./)+(${names.join('|')})/`;
+const ADDON = { regex: '(^|/)ebpf/native(\\.js)?$', message: 'Only src/ebpf loads the native addon; import src/ebpf/index.js.' };
+
+/** [files, forbidden folders, why, extra patterns] */
+const TABLE = [
+  ['src/lib/**/*.ts', ['ebpf', 'probes', 'enrich', 'exporters', 'agent', 'collector', 'doctor', 'cli'], 'src/lib imports nothing above it.'],
+  ['src/ebpf/**/*.ts', ['probes', 'enrich', 'exporters', 'agent', 'collector', 'doctor', 'cli'], 'src/ebpf knows nothing of probes, enrichment or exporters.'],
+  ['src/probes/**/*.ts', ['enrich', 'exporters', 'agent', 'collector', 'doctor', 'cli'], 'Probes decode and load; they do not enrich or export.', [ADDON]],
+  // Enrichment reads decoded events (type imports of a probe) but never loads BPF.
+  ['src/enrich/**/*.ts', ['ebpf', 'exporters', 'agent', 'collector', 'doctor', 'cli'], 'src/enrich does not touch BPF, exporters or components.',
+    [{ regex: folder(['probes']), allowTypeImports: true, message: 'src/enrich may read probe event types, not load probes.' }]],
+  ['src/exporters/**/*.ts', ['ebpf', 'probes', 'enrich', 'agent', 'collector', 'doctor', 'cli'], 'Exporters only serialise what they are given.'],
+  ['src/agent/**/*.ts', ['collector', 'doctor', 'cli'], 'The agent imports downward only.', [ADDON]],
+  ['src/collector/**/*.ts', ['ebpf', 'probes', 'enrich', 'agent', 'doctor', 'cli'], 'The collector imports downward only.'],
+  ['src/doctor/**/*.ts', ['agent', 'collector', 'cli'], 'The doctor imports downward only.', [ADDON]],
+  ['src/cli/**/*.ts', [], '', [ADDON]],
+];
+
+const blocks = TABLE.map(([files, forbidden, message, extra = []]) => ({
+  files: [files],
+  rules: {
+    '@typescript-eslint/no-restricted-imports': ['error', {
+      patterns: [...(forbidden.length ? [{ regex: folder(forbidden), message }] : []), ...extra],
+    }],
+  },
+}));
+
+// Agent sources feed the pipeline; the HTTP surface sits above them.
+const agent = blocks.find((b) => b.files[0] === 'src/agent/**/*.ts');
+blocks.push({
+  files: ['src/agent/sources/**/*.ts'],
+  rules: {
+    '@typescript-eslint/no-restricted-imports': ['error', {
+      patterns: [
+        ...agent.rules['@typescript-eslint/no-restricted-imports'][1].patterns,
+        { regex: '^\\.\\./http/', message: 'Agent sources must not import the agent HTTP layer.' },
+      ],
+    }],
+  },
+});
+
+export const layerRules = blocks;

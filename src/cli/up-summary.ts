@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: Apache-2.0
+/** The periodic one-line summary of `maxpro up`. */
+import type { AgentStats } from '../agent/agent.js';
+import type { MetricFamily } from '../lib/metric-family.js';
+
+/** The sum of a counter or gauge family's samples whose labels include `labels`; 0 when absent. */
+export function familySum(fams: readonly MetricFamily[], name: string, labels: Record<string, string> = {}): number {
+  const f = fams.find((x) => x.name === name);
+  if (!f || f.type === 'histogram') return 0;
+  return f.samples.filter((x) => Object.entries(labels).every(([k, v]) => x.labels[k] === v)).reduce((sum, x) => sum + x.value, 0);
+}
+
+/**
+ * `HH:MM:SS process 3 in/3 kept/0 filtered, lost 0 | tcp 212 connections, 0 records in/… | …`.
+ * TCP records are filtered in the kernel (only failures and slow handshakes
+ * by default) while its aggregates count every connection, so the TCP part
+ * leads with the connections the aggregates observed.
+ */
+export function formatUpSummary(at: Date, stats: AgentStats, fams: readonly MetricFamily[], collector?: { logs: number; metrics: number }): string {
+  const parts = Object.entries(stats.events).map(([p, e]) => {
+    const dropped = Object.values(e.dropped).reduce((x, y) => x + y, 0);
+    const records = `${e.received} in/${e.kept} kept/${dropped} filtered, lost ${familySum(fams, 'maxpro_probe_lost_events', { probe: p })}`;
+    return p === 'tcp' ? `${p} ${familySum(fams, 'maxpro_tcp_connections_opened')} connections, records ${records}` : `${p} ${records}`;
+  });
+  const rss = familySum(fams, 'maxpro_agent_resident_memory_bytes') / 2 ** 20;
+  return `${at.toISOString().slice(11, 19)} ${parts.join(' | ')} | export queue ${familySum(fams, 'maxpro_export_queue_depth')}`
+    + ` dropped ${familySum(fams, 'maxpro_export_dropped_items')} | rss ${rss.toFixed(0)} MiB`
+    + `${collector ? ` | collector logs ${collector.logs} metrics ${collector.metrics}` : ''}`;
+}
