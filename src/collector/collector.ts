@@ -307,7 +307,7 @@ export async function createCollector(options: CollectorOptions): Promise<Collec
   };
 
   const ingest = async (req: IncomingMessage, res: ServerResponse, signal: OtlpSignal): Promise<void> => {
-    if (req.method !== 'POST') throw new HttpRefusal(405, 'method_not_allowed', `${req.method} not allowed on ${req.url}; use POST`);
+    if (req.method !== 'POST') throw new HttpRefusal(405, 'method_not_allowed', `${String(req.method).slice(0, 20)} not allowed on ${(req.url ?? '').slice(0, 80)}; use POST`);
     const ctype = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     const format: OtlpFormat | undefined = ctype === 'application/x-protobuf' ? 'protobuf' : ctype === 'application/json' ? 'json' : undefined;
     if (!format) throw new HttpRefusal(415, 'unsupported_media_type', `content type '${ctype.slice(0, 80)}' not supported; use application/x-protobuf or application/json`);
@@ -436,7 +436,7 @@ export async function createCollector(options: CollectorOptions): Promise<Collec
         if (signal) {
           await ingest(req, res, signal);
         } else if (path.startsWith('/api/') || path === '/metrics') {
-          if (req.method !== 'GET') throw new HttpRefusal(405, 'method_not_allowed', `${req.method} not allowed on ${path}; use GET`);
+          if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpRefusal(405, 'method_not_allowed', `${String(req.method).slice(0, 20)} not allowed on ${path.slice(0, 80)}; use GET or HEAD`);
           const r = await handleQuery(store, req.url ?? '/', statsSnapshot);
           res.writeHead(r.status, { 'content-type': r.contentType, 'content-length': Buffer.byteLength(r.body) });
           res.end(r.body);

@@ -14,6 +14,7 @@
  * Times are Unix nanoseconds, RFC 3339, or a duration meaning "that long
  * ago" (`15m`, `2h`). Durations are nanoseconds or `250ms`, `1.5s`, ...
  */
+import { parseRequestTarget } from '../lib/http/request-target.js';
 import { InvalidArgumentError, MaxproError } from '../lib/errors.js';
 import type { SpanQuery, SpanStore } from './span-store.js';
 import { buildTraceTree } from './trace-tree.js';
@@ -70,7 +71,8 @@ function int(s: string | null, what: string): number | undefined {
 /** Answers one query API request. Never throws: errors become 4xx/5xx JSON bodies. */
 export async function handleQuery(store: SpanStore, rawUrl: string, stats: () => QueryStats): Promise<QueryResponse> {
   try {
-    const url = new URL(rawUrl, 'http://collector');
+    const url = parseRequestTarget(rawUrl);
+    if (!url) return json(400, { error: { status: 400, reason: 'invalid_argument', message: 'request target is not a path' } });
     const p = url.searchParams;
     const path = url.pathname;
     const traceMatch = /^\/api\/traces\/([^/]+)$/.exec(path);
@@ -143,6 +145,8 @@ export async function handleQuery(store: SpanStore, rawUrl: string, stats: () =>
         return json(404, { error: { status: 404, reason: 'not_found', message: `no endpoint ${path.slice(0, 80)}` } });
     }
   } catch (err) {
+    // decodeURIComponent of a client's malformed %-escape: the client's error.
+    if (err instanceof URIError) return json(400, { error: { status: 400, reason: 'invalid_argument', message: `malformed percent-encoding: ${err.message}` } });
     if (err instanceof InvalidArgumentError) return json(400, { error: { status: 400, reason: 'invalid_argument', message: err.message, code: err.code } });
     if (err instanceof MaxproError) return json(500, { error: { status: 500, reason: 'internal', message: err.message, code: err.code } });
     throw err;

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, negotiateFormat, renderExposition } from '../../exporters/openmetrics/exposition.js';
 import type { MetricFamily } from '../../lib/metric-family.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
+import { parseRequestTarget } from '../../lib/http/request-target.js';
 import { cpuProfile, startHeapProfiler } from './pprof.js';
 import type { SamplingHeapProfiler } from './pprof.js';
 import type { LiveStream } from './live-stream.js';
@@ -57,24 +58,34 @@ export async function createAgentHttpServer(options: AgentHttpServerOptions): Pr
   let profiling = false;
 
   const server: Server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://agent');
     const fail = (err: unknown): void => {
       options.onError?.(err);
+      if (res.destroyed) return;
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
       res.end(`${err instanceof Error ? err.message : String(err)}\n`);
     };
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD' }).end();
-      return;
-    }
+    // Nothing a client sends may throw past this handler: every step,
+    // parsing the target included, is inside the try.
     try {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end(`${String(req.method).slice(0, 20)} not allowed; use GET or HEAD\n`);
+        return;
+      }
+      const url = parseRequestTarget(req.url);
+      if (!url) {
+        res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end('request target is not a path\n');
+        return;
+      }
+      // HEAD answers what GET would, without a body and without starting
+      // long-running work (a stream subscription, a CPU profile).
+      const head = req.method === 'HEAD';
       switch (url.pathname) {
         case '/metrics': {
           scrapes++;
           const format = negotiateFormat(req.headers.accept);
           const body = renderExposition(options.collect(), format);
           res.writeHead(200, { 'content-type': format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE });
-          res.end(req.method === 'HEAD' ? undefined : body);
+          res.end(head ? undefined : body);
           return;
         }
         case '/healthz':
@@ -87,6 +98,10 @@ export async function createAgentHttpServer(options: AgentHttpServerOptions): Pr
         }
         case '/stream':
           if (!options.stream) break;
+          if (head) {
+            res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' }).end();
+            return;
+          }
           options.stream.attach(req, res);
           return;
         case '/tcp/aggregates':
@@ -98,6 +113,10 @@ export async function createAgentHttpServer(options: AgentHttpServerOptions): Pr
           const seconds = Number(url.searchParams.get('seconds') ?? '10');
           if (!(seconds > 0 && seconds <= MAX_PROFILE_SECONDS)) {
             res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end(`seconds must be in (0, ${MAX_PROFILE_SECONDS}]\n`);
+            return;
+          }
+          if (head) {
+            res.writeHead(200, { 'content-type': 'application/octet-stream' }).end();
             return;
           }
           if (profiling) {
@@ -112,6 +131,10 @@ export async function createAgentHttpServer(options: AgentHttpServerOptions): Pr
         }
         case '/debug/pprof/heap':
           if (!heap) break;
+          if (head) {
+            res.writeHead(200, { 'content-type': 'application/octet-stream' }).end();
+            return;
+          }
           heap.profile().then((buf) => {
             res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-disposition': 'attachment; filename="heap.pb.gz"' }).end(buf);
           }, fail);

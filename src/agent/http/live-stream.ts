@@ -23,6 +23,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AgentEvent, AgentProbeName } from '../agent-event.js';
 import { MaxproError } from '../../lib/errors.js';
+import { parseRequestTarget } from '../../lib/http/request-target.js';
 import { matchesStreamFilter, parseStreamFilter, tcpDemandOf, wantsProbeRecords } from './stream-filter.js';
 import type { StreamFilter } from './stream-filter.js';
 import { mergeTcpDemands } from '../../probes/tcp/tcp-demand.js';
@@ -173,7 +174,7 @@ export function createLiveStream(options: LiveStreamOptions = {}): LiveStream {
       }
       let filter: StreamFilter;
       try {
-        filter = parseStreamFilter(new URL(req.url ?? '/', 'http://agent').searchParams);
+        filter = parseStreamFilter(parseRequestTarget(req.url)?.searchParams ?? new URLSearchParams());
       } catch (err) {
         res.writeHead(400, text).end(`${err instanceof MaxproError ? err.message : String(err)}\n`);
         return;
