@@ -19,7 +19,14 @@ const listen = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/,
 
 // The labels of `createTcpMetrics` (probes/tcp/tcp-metrics.ts); `direction` is always present.
 const TCP_METRIC_LABELS = ['cgroup', 'container', 'pod', 'namespace', 'port_class'] as const;
-const TCP_METRICS_DEFAULT = (): { labels: (typeof TCP_METRIC_LABELS)[number][]; maxSeries: number } => ({ labels: [...TCP_METRIC_LABELS], maxSeries: 500 });
+
+/**
+ * A config section whose absent value is what parsing `{}` gives: the
+ * field defaults are the only place defaults are written.
+ */
+function section<S extends z.ZodObject>(schema: S) {
+  return schema.default(() => schema.parse({}) as z.util.NoUndefined<z.output<S>>);
+}
 
 const headers = z.record(z.string(), z.string()).default({});
 
@@ -31,63 +38,58 @@ const queue = {
 };
 
 export const AGENT_CONFIG_SCHEMA = z.object({
-  agent: z.object({
+  agent: section(z.object({
     pinDir: z.string().startsWith('/').default('/sys/fs/bpf/maxpro').describe('bpffs directory for pinned programs and maps.'),
     keepPinned: z.boolean().default(false).describe('Leave pinned maps in place on shutdown.'),
     drainTimeoutMs: z.number().int().min(100).max(300_000).default(5000).describe('SIGTERM: longest time spent draining queues.'),
     nodeName: z.string().min(1).optional(),
-  }).strict().default(() => ({ pinDir: '/sys/fs/bpf/maxpro', keepPinned: false, drainTimeoutMs: 5000 })),
-  probes: z.object({
-    process: z.object({
+  }).strict()),
+  probes: section(z.object({
+    process: section(z.object({
       enabled: z.boolean().default(true),
       maxArgs: z.number().int().min(1).max(1024).default(128),
       maxArgBytes: z.number().int().min(64).max(32768).default(4096),
-    }).strict().default(() => ({ enabled: true, maxArgs: 128, maxArgBytes: 4096 })),
-    tcp: z.object({
+    }).strict()),
+    tcp: section(z.object({
       enabled: z.boolean().default(true),
-      aggregateIntervalMs: z.number().int().min(100).max(600_000).default(5000).describe('How often aggregates are read from the kernel.'),
-      metrics: z.object({
+      metrics: section(z.object({
         labels: z.array(z.enum(TCP_METRIC_LABELS)).default(() => [...TCP_METRIC_LABELS])
           .describe('Labels of the TCP aggregate metrics besides direction (always present).'),
         maxSeries: z.number().int().min(1).max(100_000).default(500)
           .describe('Most label sets kept; the rest fold into one overflow series per direction (maxpro_overflow="true").'),
-      }).strict().default(TCP_METRICS_DEFAULT),
-    }).strict().default(() => ({ enabled: true, aggregateIntervalMs: 5000, metrics: TCP_METRICS_DEFAULT() })),
-  }).strict().default(() => ({
-    process: { enabled: true, maxArgs: 128, maxArgBytes: 4096 },
-    tcp: { enabled: true, aggregateIntervalMs: 5000, metrics: TCP_METRICS_DEFAULT() },
-  })),
+      }).strict()),
+    }).strict()),
+  }).strict()),
   policy: POLICY_SET_SCHEMA.default(() => DEFAULT_POLICY()).describe(
     'Default: keep every process event; of TCP, keep failed connects and handshakes over 200 ms (the kernel aggregates count every connection).',
   ),
-  kubernetes: z.object({
+  kubernetes: section(z.object({
     enabled: z.boolean().default(true).describe(
       'Pod metadata (name, namespace, labels, owner) for labels and selectors, when a cluster is configured: ' +
       'the in-cluster service account, or `kubeconfig`. Without one the agent says so once and goes on.',
     ),
     kubeconfig: z.string().min(1).optional().describe('Path of a kubeconfig; default: the in-cluster service account.'),
     maxPods: z.number().int().min(1).max(100_000).default(1024).describe('Most pods kept (this node\'s); the rest are counted, not labelled.'),
-  }).strict().default(() => ({ enabled: true, maxPods: 1024 })).describe('Takes effect on restart.'),
+  }).strict()).describe('Takes effect on restart.'),
   workloads: z.array(z.object({
     cgroup: z.string().startsWith('/').describe('cgroup v2 path prefix (relative to the cgroup2 mount).'),
     labels: z.record(z.string(), z.string()).default({}),
     namespace: z.string().optional(),
     workload: z.string().optional(),
   }).strict()).max(4096).default([]).describe('Labels for cgroups outside Kubernetes (bare-metal services, test cgroups).'),
-  redaction: z.object({
+  redaction: section(z.object({
     extraPatterns: z.array(regexString).max(256).default([]),
-  }).strict().default(() => ({ extraPatterns: [] })),
-  http: z.object({
+  }).strict()),
+  http: section(z.object({
     listen: listen.default('127.0.0.1:9464'),
     pprof: z.boolean().default(true),
-    stream: z.object({
+    stream: section(z.object({
       maxClients: z.number().int().min(0).max(256).default(16),
       clientBufferBytes: z.number().int().min(4096).max(1 << 28).default(1 << 20).describe('Per client; events beyond it are dropped (reason slow_client).'),
-    }).strict().default(() => ({ maxClients: 16, clientBufferBytes: 1 << 20 })),
-  }).strict().default(() => ({ listen: '127.0.0.1:9464', pprof: true, stream: { maxClients: 16, clientBufferBytes: 1 << 20 } })),
-  exporters: z.object({
-    prometheus: z.object({ enabled: z.boolean().default(true) }).strict().default(() => ({ enabled: true })),
-    otlp: z.object({
+    }).strict()),
+  }).strict()),
+  exporters: section(z.object({
+    otlp: section(z.object({
       enabled: z.boolean().default(false),
       endpoint: z.url().default('http://127.0.0.1:4318').describe('Base URL; /v1/logs and /v1/metrics are appended.'),
       logsEndpoint: z.url().optional(),
@@ -96,21 +98,15 @@ export const AGENT_CONFIG_SCHEMA = z.object({
       headers,
       metricsIntervalMs: z.number().int().min(100).max(600_000).default(10_000),
       ...queue,
-    }).strict().default(() => ({
-      enabled: false, endpoint: 'http://127.0.0.1:4318', protocol: 'http/protobuf' as const, headers: {}, metricsIntervalMs: 10_000,
-      queueSize: 8192, batchSize: 512, flushIntervalMs: 1000, timeoutMs: 10_000,
-    })),
-    remoteWrite: z.object({
+    }).strict()),
+    remoteWrite: section(z.object({
       enabled: z.boolean().default(false),
       url: z.url().default('http://127.0.0.1:9090/api/v1/write'),
       headers,
       intervalMs: z.number().int().min(100).max(600_000).default(15_000),
       ...queue,
-    }).strict().default(() => ({
-      enabled: false, url: 'http://127.0.0.1:9090/api/v1/write', headers: {}, intervalMs: 15_000,
-      queueSize: 8192, batchSize: 512, flushIntervalMs: 1000, timeoutMs: 10_000,
-    })),
-  }).strict().default(() => AGENT_CONFIG_DEFAULT_EXPORTERS()),
+    }).strict()),
+  }).strict()),
 }).strict();
 
 /** The embedded policy: in-kernel aggregates for all TCP traffic, records only where they matter. */
@@ -122,20 +118,6 @@ function DEFAULT_POLICY() {
       { name: 'tcp-slow-handshakes', when: 'tcp.connect.latency > 200ms', action: 'keep' as const },
       { name: 'tcp-aggregates-only', probes: ['tcp' as const], action: 'drop' as const },
     ],
-  };
-}
-
-function AGENT_CONFIG_DEFAULT_EXPORTERS() {
-  return {
-    prometheus: { enabled: true },
-    otlp: {
-      enabled: false, endpoint: 'http://127.0.0.1:4318', protocol: 'http/protobuf' as const, headers: {}, metricsIntervalMs: 10_000,
-      queueSize: 8192, batchSize: 512, flushIntervalMs: 1000, timeoutMs: 10_000,
-    },
-    remoteWrite: {
-      enabled: false, url: 'http://127.0.0.1:9090/api/v1/write', headers: {}, intervalMs: 15_000,
-      queueSize: 8192, batchSize: 512, flushIntervalMs: 1000, timeoutMs: 10_000,
-    },
   };
 }
 

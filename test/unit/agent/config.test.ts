@@ -26,6 +26,16 @@ function refused(text: string): ConfigError {
 }
 
 describe('agent config', () => {
+  test('an absent section is the section parsed from {}: one default per key, whichever level is left out', () => {
+    const empty = parseConfigText('', 'empty.yaml').config;
+    const spelled = parseConfigText('agent: {}\nprobes: { process: {}, tcp: { metrics: {} } }\nkubernetes: {}\nredaction: {}\n'
+      + 'http: { stream: {} }\nexporters: { otlp: {}, remoteWrite: {} }\n', 'spelled.yaml').config;
+    assert.deepEqual(spelled, empty);
+    assert.equal(empty.probes.process.maxArgs, 128);
+    assert.equal(empty.exporters.remoteWrite.queueSize, 8192);
+    assert.equal(empty.http.stream.clientBufferBytes, 1 << 20);
+  });
+
   test('defaults fill an empty file', () => {
     const { config } = parseConfigText('', 'empty.yaml');
     assert.equal(config.http.listen, '127.0.0.1:9464');
@@ -52,6 +62,9 @@ describe('agent config', () => {
     { name: 'bad listen address', text: 'http:\n  listen: localhost\n', line: 2, reason: /host:port/ },
     { name: 'unknown tcp metric label', text: 'probes:\n  tcp:\n    metrics:\n      labels: [pod, node]\n', line: 4, reason: /probes\.tcp\.metrics\.labels\[1\]: .*expected one of "cgroup"/ },
     { name: 'non-positive tcp series cap', text: 'probes:\n  tcp:\n    metrics:\n      maxSeries: 0\n', line: 4, reason: /probes\.tcp\.metrics\.maxSeries: .*>=\s*1/ },
+    // Keys that did nothing are gone, so a file that sets them is told so.
+    { name: 'removed key (aggregates are read per scrape)', text: 'probes:\n  tcp:\n    aggregateIntervalMs: 1000\n', line: 3, reason: /probes\.tcp\.aggregateIntervalMs: unknown key/ },
+    { name: 'removed key (/metrics is always served)', text: 'exporters:\n  prometheus:\n    enabled: false\n', line: 2, reason: /exporters\.prometheus: unknown key/ },
     { name: 'yaml syntax', text: 'agent:\n  pinDir: [\n', line: 3, reason: /\(yaml\)/ },
   ];
   for (const c of bad) {
