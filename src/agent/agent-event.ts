@@ -7,6 +7,9 @@ import type { SelectorSubject } from './policy/selector.js';
 
 export type AgentProbeName = 'process' | 'tcp';
 
+/** An exported attribute value: a scalar, a list of strings, or a list of small maps (e.g. an ancestry chain). */
+export type AgentAttributeValue = string | number | boolean | readonly string[] | readonly Readonly<Record<string, string | number>>[];
+
 export interface AgentEvent {
   probe: AgentProbeName;
   /** Dotted event name, e.g. `process.exec`, `tcp.connect`, `tcp.close`. */
@@ -26,15 +29,21 @@ export interface AgentEvent {
    * Built on first call (and kept): events no output wants never pay for
    * redaction and formatting.
    */
-  attributes(): Record<string, string | number | boolean>;
+  attributes(): Record<string, AgentAttributeValue>;
   /** The redacted argv of an exec, for the live stream (attributes carry it joined). */
   commandArgs?(): readonly string[];
+  /**
+   * The event's record in its kind's schema, when the probe has one (process
+   * events: src/probes/process/process-schema.ts). The live stream sends it
+   * as it is, so attached CLIs print what a local one prints.
+   */
+  record?: Readonly<object>;
   /** The workload, filled in by enrichment. */
   workload: SelectorSubject;
 }
 
 /** Wraps an attribute builder so it runs at most once. */
-export function memoAttributes(build: () => Record<string, string | number | boolean>): () => Record<string, string | number | boolean> {
-  let v: Record<string, string | number | boolean> | undefined;
+export function memoAttributes(build: () => Record<string, AgentAttributeValue>): () => Record<string, AgentAttributeValue> {
+  let v: Record<string, AgentAttributeValue> | undefined;
   return () => (v ??= build());
 }

@@ -20,7 +20,7 @@ import type { OtlpExporter } from '../exporters/otlp/otlp-exporter.js';
 import type { RemoteWriteExporter } from '../exporters/remote-write/remote-write-exporter.js';
 import { EXPORT_DROP_REASONS } from '../exporters/export-queue.js';
 import type { AgentConfig } from './config/agent-config.js';
-import type { AgentEvent, AgentProbeName } from './agent-event.js';
+import type { AgentAttributeValue, AgentEvent, AgentProbeName } from './agent-event.js';
 import { createPolicyEngine } from './policy/policy-engine.js';
 import type { PolicyEngine } from './policy/policy-engine.js';
 import { planPushDown } from './policy/policy-planner.js';
@@ -169,19 +169,23 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       return;
     }
     c.kept++;
-    otlp?.addEvent({
-      name: e.name, timeMs: e.timeMs,
-      attributes: {
-        ...e.attributes(), 'maxpro.probe': e.probe, 'process.pid': e.tgid, 'thread.id': e.pid, 'process.command': redactor.redact(e.comm),
-        'maxpro.cgroup.id': e.cgroupId,
-        ...Object.fromEntries(Object.entries(e.workload.labels).map(([k, v]) => [`maxpro.label.${k}`, v])),
-        ...(e.workload.attributes.cgroup ? { 'maxpro.cgroup.path': e.workload.attributes.cgroup } : {}),
-        ...(e.workload.attributes.container ? { 'container.id': e.workload.attributes.container } : {}),
-        ...(e.workload.attributes.pod ? { 'k8s.pod.uid': e.workload.attributes.pod } : {}),
-        ...(e.workload.podName ? { 'k8s.pod.name': e.workload.podName, 'k8s.namespace.name': e.workload.attributes.namespace ?? '' } : {}),
-        ...Object.fromEntries(Object.entries(e.fields).map(([k, v]) => [k, v!])),
-      },
-    });
+    otlp?.addEvent({ name: e.name, timeMs: e.timeMs, attributes: exportAttributes(e) });
+  };
+  // A probe with a schema record exports it as it is (the names `trace exec --json` prints), plus the
+  // agent's own: probe, thread, workload labels. Others: their attributes, the workload and their fields.
+  const exportAttributes = (e: AgentEvent): Record<string, AgentAttributeValue> => {
+    const labels = Object.fromEntries(Object.entries(e.workload.labels).map(([k, v]) => [`maxpro.label.${k}`, v]));
+    if (e.record) return { 'maxpro.probe': e.probe, 'thread.id': e.pid, 'process.command': redactor.redact(e.comm), ...labels, ...e.attributes() };
+    return {
+      ...e.attributes(), 'maxpro.probe': e.probe, 'process.pid': e.tgid, 'thread.id': e.pid, 'process.command': redactor.redact(e.comm),
+      'maxpro.cgroup.id': e.cgroupId,
+      ...labels,
+      ...(e.workload.attributes.cgroup ? { 'maxpro.cgroup.path': e.workload.attributes.cgroup } : {}),
+      ...(e.workload.attributes.container ? { 'container.id': e.workload.attributes.container } : {}),
+      ...(e.workload.attributes.pod ? { 'k8s.pod.uid': e.workload.attributes.pod } : {}),
+      ...(e.workload.podName ? { 'k8s.pod.name': e.workload.podName, 'k8s.namespace.name': e.workload.attributes.namespace ?? '' } : {}),
+      ...Object.fromEntries(Object.entries(e.fields).map(([k, v]) => [k, v!])),
+    };
   };
 
   const settings = (c: AgentConfig = cfg): SourceSettings => ({ tcp: plan.tcp, tcpMetrics: c.probes.tcp.metrics });
@@ -190,7 +194,12 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     try {
       await manager.load<SourceSettings>(name, (s) => {
         const src = name === 'process'
-          ? createProcessSource({ maxArgs: cfg.probes.process.maxArgs, maxArgBytes: cfg.probes.process.maxArgBytes, redactor, emit, onError: (err) => log(`process probe: ${String(err)}`) })
+          ? createProcessSource({
+            maxArgs: cfg.probes.process.maxArgs, maxArgBytes: cfg.probes.process.maxArgBytes, emit, ...(k8s ? { k8s } : {}),
+            // Through the variable: a reload's new redactor applies from the next event.
+            redaction: { redact: (v) => redactor.redact(v), redactArgs: (a) => redactor.redactArgs(a), stats: () => redactor.stats() },
+            onError: (err) => log(`process probe: ${String(err)}`), onNotice: log,
+          })
           : (tcpSource = createTcpSource({
             policy: s.tcp, metrics: s.tcpMetrics, emit, identify: (id) => labeler.identity(id),
             ...(pinDirReady ? { pinDir: cfg.agent.pinDir } : {}), keepPinned: () => cfg.agent.keepPinned, log,

@@ -21,9 +21,11 @@ export interface LiveStreamEvent {
   comm: string;
   cgroupId: number;
   fields: Record<string, number>;
-  attributes: Record<string, string | number | boolean>;
+  attributes: Record<string, unknown>;
   /** The redacted argv of an exec. */
   args?: string[];
+  /** The event's schema record, for probes that have one (process events: a ProcessRecord). */
+  record?: Record<string, unknown>;
   labels: Record<string, string>;
   workload: Record<string, string>;
 }

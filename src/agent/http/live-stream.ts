@@ -113,7 +113,7 @@ export function eventToJson(e: AgentEvent, redact: (s: string) => string = (s) =
   const args = e.commandArgs?.();
   return JSON.stringify({
     time: new Date(e.timeMs).toISOString(), probe: e.probe, name: e.name, pid: e.pid, tgid: e.tgid, comm: redact(e.comm),
-    cgroupId: e.cgroupId, fields: e.fields, attributes: e.attributes(), ...(args ? { args } : {}),
+    cgroupId: e.cgroupId, fields: e.fields, attributes: e.attributes(), ...(args ? { args } : {}), ...(e.record ? { record: e.record } : {}),
     labels: e.workload.labels, workload: e.workload.podName ? { ...workload, podName: e.workload.podName } : workload,
   });
 }

@@ -1,82 +1,82 @@
 // SPDX-License-Identifier: Apache-2.0
-/** The process probe as an agent source: exec, fork and exit events. */
-import { createProcessProbe } from '../../probes/process/process-probe.js';
-import type { ProcessEvent } from '../../probes/process/process-event.js';
+/**
+ * The process probe as an agent source: exec, fork and exit events, enriched
+ * by the same pipeline the CLI's local mode runs (process cache with
+ * ancestry, identity, pod metadata, redaction), so each event carries its
+ * schema record (src/probes/process/process-schema.ts).
+ */
+import type { K8sMetadata } from '../../enrich/k8s-metadata.js';
+import type { RedactionHook } from '../../enrich/process-enricher.js';
 import type { Redactor } from '../../enrich/redaction.js';
 import type { MetricFamily } from '../../lib/metric-family.js';
+import { processRecordAttributes } from '../../probes/process/process-schema.js';
+import type { ProcessRecord } from '../../probes/process/process-schema.js';
 import { memoAttributes } from '../agent-event.js';
 import type { AgentEvent } from '../agent-event.js';
 import type { AgentSource } from './agent-source.js';
 import { bootNsToWallMs } from './boot-clock.js';
+import { openProcessPipeline } from '../process-pipeline.js';
 
 export interface ProcessSourceOptions {
   maxArgs: number;
   maxArgBytes: number;
-  redactor: Redactor;
-  /** Receives each event (not yet enriched). */
+  /** The agent's redactor; called through on every event, so a reload's new one applies at once. */
+  redaction: RedactionHook & Pick<Redactor, 'stats'>;
+  /** Parents on each record. Default 8. */
+  ancestryDepth?: number;
+  /** The agent's pod metadata, when a cluster is configured. */
+  k8s?: K8sMetadata;
+  /** Receives each event (enriched, not yet labelled by workload). */
   emit(e: AgentEvent): void;
   onError?(err: unknown): void;
+  onNotice?(message: string): void;
 }
 
 const EMPTY = { labels: {}, attributes: {} };
 
-export function toAgentEvent(e: ProcessEvent, redactor: Redactor): AgentEvent {
-  const base = {
-    probe: 'process' as const, timeMs: bootNsToWallMs(e.bootNs), pid: e.tid, tgid: e.pid, comm: e.comm, cgroupId: e.cgroupId,
-    workload: EMPTY,
-  };
-  switch (e.type) {
-    case 'exec': {
-      let args: string[] | undefined;
-      const commandArgs = (): string[] => (args ??= redactor.redactArgs(e.args));
-      return {
-        ...base, name: 'process.exec', exe: e.filename,
-        fields: { 'process.args.count': e.argc },
-        attributes: memoAttributes(() => ({
-          'process.pid': e.pid, 'process.parent_pid': e.ppid, 'process.executable.path': redactor.redact(e.filename),
-          'process.command_line': commandArgs().join(' '), 'process.args_truncated': e.argsTruncated,
-          'user.id': e.uid, 'process.exec.retval': e.retval,
-        })),
-        commandArgs,
-      };
-    }
-    case 'fork':
-      return { ...base, name: 'process.fork', fields: {}, attributes: memoAttributes(() => ({ 'process.pid': e.pid, 'process.parent_pid': e.ppid, 'user.id': e.uid })) };
-    case 'exit':
-      return {
-        ...base, name: 'process.exit',
-        fields: {
-          ...(e.exitCode !== null ? { 'process.exit.code': e.exitCode } : {}),
-          'process.exit.signal': e.signal ?? 0,
-        },
-        attributes: memoAttributes(() => ({
-          'process.pid': e.pid, 'process.exit.status': e.status, 'process.exit.core_dumped': e.coreDumped,
-          'process.lifetime_ns': e.lifetimeNs,
-        })),
-      };
+/** The agent event of one schema record: predicate fields, selector inputs, the record itself. */
+export function toAgentEvent(r: ProcessRecord): AgentEvent {
+  const fields: AgentEvent['fields'] = {};
+  if (r['event.name'] === 'process.exec') fields['process.args.count'] = r['maxpro.args.count'] ?? 0;
+  else if (r['event.name'] === 'process.exit') {
+    if (r['process.exit.code'] !== undefined) fields['process.exit.code'] = r['process.exit.code'];
+    fields['process.exit.signal'] = r['maxpro.exit.signal'] ?? 0;
   }
+  const args = r['process.command_args'];
+  return {
+    probe: 'process', name: r['event.name'], timeMs: bootNsToWallMs(r['maxpro.boot_ns']),
+    pid: r['maxpro.tid'], tgid: r['process.pid'], comm: r['maxpro.comm'], cgroupId: r['maxpro.cgroup.id'],
+    ...(r['event.name'] === 'process.exec' && r['process.executable.path'] ? { exe: r['process.executable.path'] } : {}),
+    workload: EMPTY, fields,
+    attributes: memoAttributes(() => processRecordAttributes(r)),
+    ...(args ? { commandArgs: () => args } : {}),
+    record: r,
+  };
 }
 
 /** Loads the process probe. May throw what `createProcessProbe` throws. */
 export function createProcessSource(options: ProcessSourceOptions): AgentSource {
   let events = 0;
-  const probe = createProcessProbe({
-    maxArgs: options.maxArgs,
-    maxArgBytes: options.maxArgBytes,
-    onEvents: (batch) => {
-      for (const e of batch) {
+  const pipeline = openProcessPipeline({
+    probe: { maxArgs: options.maxArgs, maxArgBytes: options.maxArgBytes },
+    redaction: { hook: options.redaction },
+    kubernetes: options.k8s ?? false,
+    ...(options.ancestryDepth !== undefined ? { ancestryDepth: options.ancestryDepth } : {}),
+    onRecords: (records) => {
+      for (const r of records) {
         events++;
-        options.emit(toAgentEvent(e, options.redactor));
+        options.emit(toAgentEvent(r));
       }
     },
     ...(options.onError ? { onError: options.onError } : {}),
+    ...(options.onNotice ? { onNotice: options.onNotice } : {}),
   });
   return {
     name: 'process',
-    cgroupFilter: probe.cgroupFilter,
+    cgroupFilter: pipeline.cgroupFilter,
     events: () => events,
     lost() {
-      const l = probe.stats().lost;
+      const l = pipeline.stats().probe.lost;
       const out: Record<string, number> = {};
       for (const [k, v] of Object.entries(l.kernel)) out[k] = v;
       out.reader = l.reader;
@@ -85,16 +85,16 @@ export function createProcessSource(options: ProcessSourceOptions): AgentSource 
     },
     bpfStats: () => undefined,
     metrics(): MetricFamily[] {
-      const s = probe.stats();
+      const s = pipeline.stats();
       return [{
         name: 'maxpro_process_events', type: 'counter', help: 'Process events decoded, by type.',
-        samples: Object.entries(s.events).map(([type, value]) => ({ labels: { type }, value })),
+        samples: Object.entries(s.probe.events).map(([type, value]) => ({ labels: { type }, value })),
       }];
     },
-    flush: () => probe.flush(),
+    flush: () => pipeline.flush(),
     reconfigure: () => undefined,
     async unload() {
-      await probe.close();
+      await pipeline.close();
     },
   };
 }

@@ -4,12 +4,11 @@ import { parseArgs } from 'node:util';
 import type { Command, CommandIO } from '../command.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
 import { matchesWorkload } from '../../lib/workload-match.js';
-import { errnoName } from '../../ebpf/index.js';
 import { createRedactor } from '../../enrich/redaction.js';
 import type { LiveStreamEvent } from '../../agent/http/live-stream-client.js';
 import { createProcessPipeline } from '../../agent/process-pipeline.js';
 import type { ProcessPipelineStats } from '../../agent/process-pipeline.js';
-import type { ProcessRecord } from '../../probes/process/process-record.js';
+import type { ProcessRecord } from '../../probes/process/process-schema.js';
 import { createTable } from '../output/table.js';
 import { formatJsonLine } from '../output/json-lines.js';
 import { formatAgentLoss, openAgentStream, waitForStop } from '../agent-stream.js';
@@ -27,9 +26,10 @@ or pod it runs in. Ctrl-C stops and prints a summary, lost events included.
 When an agent runs on the node (\`maxpro agent\`, \`maxpro up\`), the command
 attaches to its live stream and shows every exec the agent sees, whatever
 its export policy keeps; otherwise it loads the probe itself. A line on
-stderr says which. Attached to an agent, --pod matches the pod UID, the
-ancestry and the probe settings (--max-args, --max-arg-bytes, --kubeconfig)
-are the agent's, and --json leaves out what the agent does not stream.
+stderr says which. Both ways print the same records (the agent runs the
+same enrichment); attached, --pod matches the pod UID, and the ancestry
+depth and probe settings (--ancestry-depth, --max-args, --max-arg-bytes,
+--kubeconfig) are the agent's.
 
 FLAGS:
 ${workloadFilterHelp('execs', ['comm', 'pid', 'container', 'pod', 'namespace', 'failed'], {
@@ -39,7 +39,7 @@ ${workloadFilterHelp('execs', ['comm', 'pid', 'container', 'pod', 'namespace', '
 ${helpLine('--uid UID', 'only this real user (filtered in the kernel when local)')}
 ${EVENT_SOURCE_HELP}
   --json               one JSON event per line (OpenTelemetry attribute names)
-  --ancestry           show the parent chain of each exec (local only)
+  --ancestry           show the parent chain of each exec
   --ancestry-depth N   parents to resolve (default 8)
   --max-args N         arguments kept per exec (default 128, at most 1024)
   --max-arg-bytes N    argument bytes kept per exec (default 4096, at most 32768)
@@ -127,40 +127,21 @@ function intFlag(name: string, v: string | undefined): number | undefined {
   return n;
 }
 
-const basename = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
-
-/** An exec event of the agent's live stream as the table and --json show it. */
-export function execRecordFromAgent(e: LiveStreamEvent): ExecRecord {
-  const a = e.attributes;
-  const retval = Number(a['process.exec.retval'] ?? 0);
-  const r: ExecRecord = {
-    'time': e.time, 'event.name': 'process.exec',
-    'process.pid': Number(a['process.pid'] ?? e.tgid), 'process.parent_pid': Number(a['process.parent_pid'] ?? 0),
-    'maxpro.tid': e.pid, 'maxpro.comm': e.comm, 'maxpro.cgroup.id': e.cgroupId, 'maxpro.exec.retval': retval,
-  };
-  if (typeof a['user.id'] === 'number') r['process.real_user.id'] = a['user.id'];
-  const path = a['process.executable.path'];
-  if (typeof path === 'string' && path) {
-    r['process.executable.path'] = path;
-    r['process.executable.name'] = basename(path);
-  }
-  // Older agents send the command line only, joined with spaces.
-  const line = a['process.command_line'];
-  r['process.command_args'] = e.args ?? (typeof line === 'string' && line ? line.split(' ') : []);
-  if (a['process.args_truncated'] === true) r['maxpro.args.truncated'] = true;
-  if (retval < 0) r['error.type'] = errnoName(-retval);
-  const w = e.workload;
-  if (w.cgroup) r['process.linux.cgroup'] = w.cgroup;
-  if (w.container) r['container.id'] = w.container;
-  if (w.pod) r['k8s.pod.uid'] = w.pod;
-  if (w.podName) r['k8s.pod.name'] = w.podName;
-  if (w.namespace) r['k8s.namespace.name'] = w.namespace;
-  // Workload labels from the agent's `workloads` config, named as its OTLP export names them.
-  return Object.assign(r, Object.fromEntries(Object.entries(e.labels).map(([k, v]) => [`maxpro.label.${k}`, v])));
+/**
+ * An exec event of the agent's live stream as the table and --json show it:
+ * the record the agent's enrichment stage built, the same one a local probe
+ * gives. Undefined for an agent that sends no record.
+ */
+export function execRecordOf(e: LiveStreamEvent): ExecRecord | undefined {
+  const r = e.record as ExecRecord | undefined;
+  if (!r || r['event.name'] !== 'process.exec') return undefined;
+  // Workload labels from the agent's `workloads` config (a local probe has none), named as its OTLP export names them.
+  for (const [k, v] of Object.entries(e.labels)) (r as unknown as Record<string, string>)[`maxpro.label.${k}`] = v;
+  return r;
 }
 
 /** Flags that configure a locally loaded probe and mean nothing for an agent's events. */
-const LOCAL_ONLY = ['ancestry', 'ancestry-depth', 'max-args', 'max-arg-bytes', 'kubeconfig'] as const;
+const LOCAL_ONLY = ['ancestry-depth', 'max-args', 'max-arg-bytes', 'kubeconfig'] as const;
 
 async function run(argv: string[], io: CommandIO): Promise<number> {
   const { values } = parseArgs({
@@ -178,7 +159,6 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
   const source = parseEventSource(values);
   const duration = intFlag('duration', values.duration);
   const json = values.json ?? false;
-  // The agent does not resolve parent chains: --ancestry applies to local probes only.
   const ancestry = values.ancestry ?? false;
   const uid = intFlag('uid', values.uid);
   const maxArgs = intFlag('max-args', values['max-args']);
@@ -187,6 +167,7 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
   let shown = 0;
   let failed = 0;
   let filtered = 0;
+  let noRecord = 0;
   const format = (r: ExecRecord, withAncestry: boolean): string => {
     if (!matchesExecFilters(r, { ...filters, ...(uid !== undefined ? { uid } : {}) })) {
       filtered++;
@@ -207,10 +188,14 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
     source, err: io.err, signal: io.signal,
     filter: { probe: 'process', name: 'process.exec', ...filters },
     onEvent: (e) => {
-      const r = execRecordFromAgent(e);
+      const r = execRecordOf(e);
+      if (!r) {
+        noRecord++;
+        return;
+      }
       if (extra) r['process.command_args'] = extra.redactArgs(r['process.command_args'] ?? []);
       if (!pending) setImmediate(() => { io.out.write(pending); pending = ''; });
-      pending += format(r, false);
+      pending += format(r, ancestry);
     },
   });
   if (agent) {
@@ -221,6 +206,7 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
     await agent.subscription.done;
     if (pending) io.out.write(pending);
     pending = '';
+    if (noRecord) io.err.write(`maxpro: ${noRecord} execs from the agent carried no record (an older agent): not shown\n`);
     (json ? io.err : io.out).write(`\n${shown} execs shown (${failed} failed), ${filtered} filtered out; from the agent at ${agent.subscription.url}\n` +
       formatAgentLoss('process', agent.status()));
     if (ended?.by === 'agent') {

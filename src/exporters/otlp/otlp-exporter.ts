@@ -26,11 +26,14 @@ import { createExportQueue } from '../export-queue.js';
 import type { BatchResult, ExportQueue, ExportQueueStats } from '../export-queue.js';
 import type { MetricFamily } from '../../lib/metric-family.js';
 
+/** An OTLP log attribute value: a scalar, a list of strings, or a list of small maps (as an ancestry chain). */
+export type OtlpAttributeValue = string | number | boolean | readonly string[] | readonly Readonly<Record<string, string | number>>[];
+
 /** What the OTLP exporter sends as one log record. */
 export interface OtlpEvent {
   name: string;
   timeMs: number;
-  attributes: Record<string, string | number | boolean>;
+  attributes: Record<string, OtlpAttributeValue>;
 }
 
 export interface OtlpExporterOptions {
@@ -162,7 +165,7 @@ export function createOtlpExporter(options: OtlpExporterOptions): OtlpExporter {
     const scope = { ...SCOPE, attributes: scopeAttributes };
     const records: ReadableLogRecord[] = items.map((e) => ({
       hrTime: hr(e.timeMs), hrTimeObserved: hr(e.timeMs), body: e.name, eventName: e.name, resource,
-      instrumentationScope: scope, attributes: e.attributes, droppedAttributesCount: 0,
+      instrumentationScope: scope, attributes: e.attributes as ReadableLogRecord['attributes'], droppedAttributesCount: 0,
     }));
     const res = await settle(logExporter, records);
     if (res.status === 'success') {

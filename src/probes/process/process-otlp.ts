@@ -4,7 +4,7 @@
  * src/lib/otlp encodeExportRequest): one log record per event, the event
  * name as `event_name` and body, every attribute as an OTLP attribute.
  */
-import type { ProcessRecord } from './process-record.js';
+import type { ProcessRecord } from './process-schema.js';
 
 type AnyValue =
   | { stringValue: string } | { intValue: number } | { boolValue: boolean } | { doubleValue: number }

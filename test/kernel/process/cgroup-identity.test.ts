@@ -11,7 +11,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { kernelSkip, sleep, waitFor } from '../../helpers/kernel.js';
 import { findCgroup2Mount } from '../../../src/enrich/cgroup-resolver.js';
 import { createProcessPipeline } from '../../../src/agent/process-pipeline.js';
-import type { ProcessRecord } from '../../../src/probes/process/process-record.js';
+import type { ProcessRecord } from '../../../src/probes/process/process-schema.js';
 
 const skip = kernelSkip() || (findCgroup2Mount() ? false : 'no cgroup2 mount');
 

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { kernelSkip, sleep, waitFor } from '../../helpers/kernel.js';
 import { main } from '../../../src/cli/main.js';
 import { createProcessPipeline } from '../../../src/agent/process-pipeline.js';
-import type { ProcessRecord } from '../../../src/probes/process/process-record.js';
+import type { ProcessRecord } from '../../../src/probes/process/process-schema.js';
 import { processRecordsToOtlpLogs } from '../../../src/probes/process/process-otlp.js';
 import { encodeExportRequest } from '../../../src/lib/otlp/otlp-codec.js';
 import { formatJsonLine } from '../../../src/cli/output/json-lines.js';

@@ -13,7 +13,8 @@ import type { LiveStream } from '../../../src/agent/http/live-stream.js';
 import type { AgentEvent } from '../../../src/agent/agent-event.js';
 import { formatAgentLoss, openAgentStream } from '../../../src/cli/agent-stream.js';
 import { main } from '../../../src/cli/main.js';
-import { execRecordFromAgent } from '../../../src/cli/commands/trace-exec.js';
+import { execRecordOf } from '../../../src/cli/commands/trace-exec.js';
+import type { ProcessRecord } from '../../../src/probes/process/process-schema.js';
 import { formatTcpJson, tcpEventFromAgent } from '../../../src/cli/commands/trace-tcp.js';
 import type { LiveStreamEvent } from '../../../src/agent/http/live-stream-client.js';
 import { tcpToAgentEvent } from '../../../src/agent/sources/tcp-source.js';
@@ -128,11 +129,19 @@ describe('choosing the event source', () => {
   });
 });
 
+const execRecord: ProcessRecord = {
+  'time': '2026-11-24T15:19:08.370000000Z', 'event.name': 'process.exec', 'process.pid': 42, 'process.parent_pid': 7,
+  'process.executable.path': '/tmp/mxtest', 'process.executable.name': 'mxtest', 'process.command_args': ['mxtest', 'a b', '--token=***'],
+  'process.real_user.id': 1000, 'process.linux.cgroup': '/kubepods/pod-1/abc', 'container.id': 'abcdef0123456789', 'container.runtime': 'docker',
+  'k8s.pod.uid': 'uid-1', 'maxpro.tid': 42, 'maxpro.comm': 'mxtest', 'maxpro.boot_ns': 1, 'maxpro.cgroup.id': 9, 'maxpro.exec.retval': 0,
+  'maxpro.args.count': 3, 'maxpro.ancestry': [{ pid: 7, comm: 'bash' }],
+};
 const exec: AgentEvent = {
   probe: 'process', name: 'process.exec', timeMs: Date.parse('2026-11-24T15:19:08.370Z'), pid: 42, tgid: 42, comm: 'mxtest', exe: '/tmp/mxtest', cgroupId: 9,
   fields: { 'process.args.count': 3 },
-  attributes: () => ({ 'process.pid': 42, 'process.parent_pid': 7, 'process.executable.path': '/tmp/mxtest', 'process.command_line': 'mxtest a b --token=***', 'process.args_truncated': false, 'user.id': 1000, 'process.exec.retval': 0 }),
+  attributes: () => ({ 'process.pid': 42, 'process.parent_pid': 7, 'process.executable.path': '/tmp/mxtest' }),
   commandArgs: () => ['mxtest', 'a b', '--token=***'],
+  record: execRecord,
   workload: { labels: { app: 'web' }, attributes: { cgroup: '/kubepods/pod-1/abc', container: 'abcdef0123456789', pod: 'uid-1' } },
 };
 const connect: AgentEvent = {
@@ -188,7 +197,8 @@ describe('trace commands attached to an agent', () => {
     await agent.close();
     assert.equal(await running, 1);
     assert.match(out.text(), /^TIME +PID +PPID +UID +RET +CONTAINER\/POD +ARGS\n\d\d:\d\d:\d\d\.\d{3} +42 +7 +1000 +0 +.*:abcdef012345 +mxtest a b --token=\*\*\*\n/);
-    assert.match(err.text(), /--ancestry: not applied to the agent's events \(use --local\)/);
+    assert.match(out.text(), /\n +↳ bash\(7\)\n/, 'the agent\'s records carry the ancestry');
+    assert.doesNotMatch(err.text(), /not applied/);
     assert.match(err.text(), /the agent at http:\/\/127\.0\.0\.1:\d+ ended the stream/);
   });
 
@@ -220,17 +230,14 @@ describe('trace commands attached to an agent', () => {
 describe('agent events as the commands show them', () => {
   const line = (e: AgentEvent): LiveStreamEvent => JSON.parse(JSON.stringify({
     time: new Date(e.timeMs).toISOString(), probe: e.probe, name: e.name, pid: e.pid, tgid: e.tgid, comm: e.comm, cgroupId: e.cgroupId,
-    fields: e.fields, attributes: e.attributes(), args: e.commandArgs?.(), labels: e.workload.labels, workload: e.workload.attributes,
+    fields: e.fields, attributes: e.attributes(), args: e.commandArgs?.(), record: e.record, labels: e.workload.labels, workload: e.workload.attributes,
   })) as LiveStreamEvent;
 
-  test('exec: a failed one gets its errno name; an older agent\'s joined command line is split', () => {
-    const failed = line({ ...exec, attributes: () => ({ ...exec.attributes(), 'process.exec.retval': -2 }) });
-    const r = execRecordFromAgent(failed);
-    assert.equal(r['error.type'], 'ENOENT');
-    assert.equal(r['process.executable.name'], 'mxtest');
-    assert.equal(r['k8s.pod.uid'], 'uid-1');
-    const { args: _args, ...old } = line(exec);
-    assert.deepEqual(execRecordFromAgent(old)['process.command_args'], ['mxtest', 'a', 'b', '--token=***']);
+  test('exec: the agent\'s record as it is, with its workload labels; no record, nothing to show', () => {
+    const r = execRecordOf(line(exec));
+    assert.deepEqual(r, { ...execRecord, 'maxpro.label.app': 'web' });
+    const { record: _record, ...old } = line(exec);
+    assert.equal(execRecordOf(old), undefined);
   });
 
   test('tcp: names map back to probe event types; other events are skipped', () => {

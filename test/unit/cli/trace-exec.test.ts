@@ -2,7 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatAncestry, formatExecRow, matchesExecFilters } from '../../../src/cli/commands/trace-exec.js';
-import type { ProcessRecord } from '../../../src/probes/process/process-record.js';
+import type { ProcessRecord } from '../../../src/probes/process/process-schema.js';
 
 const base: ProcessRecord = {
   'time': '2026-11-24T15:19:08.370123456Z', 'event.name': 'process.exec',
