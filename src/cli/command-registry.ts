@@ -54,6 +54,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/services.js')).servicesCommand,
   },
   {
+    name: 'anomaly',
+    summary: 'detect anomalies in series from files or a Prometheus query, with an explanation per alert',
+    load: async () => (await import('./commands/anomaly.js')).anomalyCommand,
+  },
+  {
     name: 'agent',
     summary: 'run the node agent: probes, policies, exporters, /metrics',
     load: async () => (await import('./commands/agent.js')).agentCommand,

@@ -19,7 +19,7 @@ export interface NabCsv {
 
 /** Reads a NAB CSV: a `timestamp` column plus numeric columns. */
 export function readNabCsv(path: string): NabCsv {
-  const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.length > 0);
+  const lines = readFileSync(path, 'utf8').split(/\r?\n/).filter((l) => l.length > 0);
   const header = (lines[0] ?? '').split(',');
   if (header[0] !== 'timestamp') throw new InvalidArgumentError(`${path}:1: expected a header starting with "timestamp", got "${lines[0] ?? ''}"`);
   const n = lines.length - 1;
