@@ -22,6 +22,11 @@ function versions(): Record<string, string> {
   return out;
 }
 
+/** The Kubernetes version the tests build and target, e.g. 1.35.4. */
+export function kubernetesVersion(): string {
+  return versions()['KUBERNETES_VERSION']!;
+}
+
 /** Absolute path of a tool's cached binary (which may not exist). */
 export function k8sToolPath(tool: K8sTool): string {
   const v = versions();
