@@ -4,8 +4,9 @@
  * and enrichment, and what policies, exporters and the live stream see.
  */
 import type { SelectorSubject } from './policy/selector.js';
+import type { ProbeName } from '../probes/registry.js';
 
-export type AgentProbeName = 'process' | 'tcp';
+export type AgentProbeName = ProbeName;
 
 /** An exported attribute value: a scalar, a list of strings, or a list of small maps (e.g. an ancestry chain). */
 export type AgentAttributeValue = string | number | boolean | readonly string[] | readonly Readonly<Record<string, string | number>>[];

@@ -43,6 +43,7 @@ import { createTcpSource } from './sources/tcp-source.js';
 import type { TcpSource } from './sources/tcp-source.js';
 import { readProgramStats } from './sources/bpf-prog-stats.js';
 import type { AgentSource, SourceSettings } from './sources/agent-source.js';
+import { PROBE_NAMES } from '../probes/registry.js';
 
 export interface AgentOptions {
   config: AgentConfig;
@@ -78,7 +79,7 @@ export interface Agent {
   shutdown(): Promise<void>;
 }
 
-const PROBES: readonly AgentProbeName[] = ['process', 'tcp'];
+const PROBES: readonly AgentProbeName[] = PROBE_NAMES;
 
 function logsUrl(c: AgentConfig['exporters']['otlp']): string {
   return c.logsEndpoint ?? `${c.endpoint.replace(/\/+$/, '')}/v1/logs`;

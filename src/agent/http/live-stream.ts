@@ -28,6 +28,7 @@ import { matchesStreamFilter, parseStreamFilter, tcpDemandOf, wantsProbeRecords 
 import type { StreamFilter } from './stream-filter.js';
 import { mergeTcpDemands } from '../../probes/tcp/tcp-demand.js';
 import type { TcpDemand } from '../../probes/tcp/tcp-demand.js';
+import { PROBE_NAMES } from '../../probes/registry.js';
 
 export type StreamDropReason = 'slow_client' | 'too_many_clients';
 
@@ -103,7 +104,7 @@ interface Client {
 }
 
 const HEARTBEAT_TICKS = 5;
-const PROBES: readonly AgentProbeName[] = ['process', 'tcp'];
+const PROBES: readonly AgentProbeName[] = PROBE_NAMES;
 
 /** The JSON line of an event. */
 export function eventToJson(e: AgentEvent, redact: (s: string) => string = (s) => s): string {

@@ -10,6 +10,7 @@ import { InvalidArgumentError } from '../../lib/errors.js';
 import { matchesWorkload } from '../../lib/workload-match.js';
 import type { AgentEvent, AgentProbeName } from '../agent-event.js';
 import type { TcpDemand } from '../../probes/tcp/tcp-demand.js';
+import { PROBE_NAMES } from '../../probes/registry.js';
 
 /** What one subscriber asks for. Every given field must match. */
 export interface StreamFilter {
@@ -40,7 +41,7 @@ export interface StreamFilter {
   kept?: boolean;
 }
 
-const PROBES: readonly AgentProbeName[] = ['process', 'tcp'];
+const PROBES: readonly AgentProbeName[] = PROBE_NAMES;
 const KEYS = ['probe', 'name', 'comm', 'pid', 'container', 'pod', 'namespace', 'failed', 'port', 'min_latency_ms', 'kept'] as const;
 
 function bool(key: string, v: string): boolean {

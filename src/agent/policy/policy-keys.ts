@@ -4,8 +4,11 @@
  * the running agent can use them without loading the schema library.
  */
 
-export const POLICY_PROBES = ['process', 'tcp'] as const;
-export type PolicyProbe = (typeof POLICY_PROBES)[number];
+import { PROBE_NAMES } from '../../probes/registry.js';
+import type { ProbeName } from '../../probes/registry.js';
+
+export const POLICY_PROBES = PROBE_NAMES;
+export type PolicyProbe = ProbeName;
 
 /** Keys a rate limit can be counted by. */
 export const RATE_LIMIT_KEYS = ['cgroup', 'pod', 'container', 'workload', 'namespace', 'comm', 'exe', 'pid', 'rule'] as const;

@@ -6,13 +6,14 @@
  * m, h) and are held in nanoseconds, sizes take B, KiB, MiB, GiB.
  */
 import { InvalidArgumentError } from '../../lib/errors.js';
+import type { ProbeName } from '../../probes/registry.js';
 
 export type PredicateOperator = '>' | '>=' | '<' | '<=' | '==' | '!=';
 export type FieldUnit = 'duration' | 'count' | 'bytes' | 'code';
 
 export interface PredicateField {
   /** The probe whose events carry it. */
-  probe: 'process' | 'tcp';
+  probe: ProbeName;
   unit: FieldUnit;
   description: string;
   /** Smallest and largest value the field can take. */

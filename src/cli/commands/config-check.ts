@@ -3,6 +3,7 @@
 import type { Command } from '../command.js';
 import { planPushDown } from '../../agent/policy/policy-planner.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
+import { PROBE_NAMES } from '../../probes/registry.js';
 import { reportConfigErrors } from '../config-errors.js';
 
 export const configCheckCommand: Command = {
@@ -23,7 +24,7 @@ EXAMPLES:
       const { loadConfigFile } = await import('../../agent/config/load-config.js');
       const { config } = loadConfigFile(file);
       const plan = planPushDown(config.policy);
-      const probes = (['process', 'tcp'] as const).filter((p) => config.probes[p].enabled);
+      const probes = PROBE_NAMES.filter((p) => config.probes[p].enabled);
       // The forms only: which cgroups fill the lists is decided on the node (maxpro policy explain).
       const { analyzeCgroupFilter } = await import('../../agent/policy/cgroup-filter-plan.js');
       const { compileRule } = await import('../../agent/policy/policy-engine.js');
