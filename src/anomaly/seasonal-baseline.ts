@@ -52,17 +52,31 @@ export function createSeasonalBaseline(options: { errorAlpha?: number } = {}): S
   let weekly: Profile | undefined;
   const err = new Float64Array(KINDS.length).fill(Infinity);
   const bucket = (p: Profile, t: number, period: number): number => Math.floor((((t % period) + period) % period) / p.width) % p.mean.length;
-  const candidates = (t: number): (number | undefined)[] => {
-    const out: (number | undefined)[] = [Number.isNaN(last) ? undefined : last, Number.isNaN(level) ? undefined : level, undefined, undefined];
+  // Reused on every row (NaN = no candidate): no allocation on the hot path.
+  const cand = new Float64Array(KINDS.length);
+  const candidates = (t: number): Float64Array => {
+    cand[0] = last;
+    cand[1] = level;
+    cand[2] = NaN;
+    cand[3] = NaN;
     if (daily) {
       const b = bucket(daily, t, DAY);
-      if (daily.count[b]! >= 2) out[2] = daily.mean[b]!;
+      if (daily.count[b]! >= 2) cand[2] = daily.mean[b]!;
     }
     if (weekly) {
       const b = bucket(weekly, t, WEEK);
-      if (weekly.count[b]! >= 2) out[3] = weekly.mean[b]!;
+      if (weekly.count[b]! >= 2) cand[3] = weekly.mean[b]!;
     }
-    return out;
+    return cand;
+  };
+  const learnProfile = (p: Profile | undefined, t: number, period: number, k: number, v: number): void => {
+    if (!p) return;
+    const b = bucket(p, t, period);
+    const n = p.count[b]! + 1;
+    const band = n > 2 && Number.isFinite(err[k]!) ? 4 * err[k]! : Infinity;
+    const pv = Math.min(p.mean[b]! + band, Math.max(p.mean[b]! - band, v));
+    p.count[b] = n;
+    p.mean[b] = p.mean[b]! + (pv - p.mean[b]!) / Math.min(n, 4);
   };
   return {
     get cadenceMs() {
@@ -72,7 +86,7 @@ export function createSeasonalBaseline(options: { errorAlpha?: number } = {}): S
       const c = candidates(t);
       let best = -1;
       for (let k = 0; k < KINDS.length; k++) {
-        if (c[k] === undefined) continue;
+        if (Number.isNaN(c[k]!)) continue;
         if (best < 0 || err[k]! < err[best]!) best = k;
       }
       return best < 0 ? undefined : { value: c[best]!, kind: KINDS[best]! };
@@ -80,8 +94,8 @@ export function createSeasonalBaseline(options: { errorAlpha?: number } = {}): S
     learn(t, v) {
       const c = candidates(t);
       for (let k = 0; k < KINDS.length; k++) {
-        const p = c[k];
-        if (p === undefined) continue;
+        const p = c[k]!;
+        if (Number.isNaN(p)) continue;
         const e = Math.abs(v - p);
         err[k] = err[k] === Infinity ? e : err[k]! + errAlpha * (e - err[k]!);
       }
@@ -93,15 +107,8 @@ export function createSeasonalBaseline(options: { errorAlpha?: number } = {}): S
           if (cadence < WEEK) weekly = profile(WEEK, cadence, 2016);
         }
       }
-      for (const [p, period, k] of [[daily, DAY, 2], [weekly, WEEK, 3]] as const) {
-        if (!p) continue;
-        const b = bucket(p, t, period);
-        const n = p.count[b]! + 1;
-        const band = n > 2 && Number.isFinite(err[k]!) ? 4 * err[k]! : Infinity;
-        const pv = Math.min(p.mean[b]! + band, Math.max(p.mean[b]! - band, v));
-        p.count[b] = n;
-        p.mean[b] = p.mean[b]! + (pv - p.mean[b]!) / Math.min(n, 4);
-      }
+      learnProfile(daily, t, DAY, 2, v);
+      learnProfile(weekly, t, WEEK, 3, v);
       level = Number.isNaN(level) ? v : level + 0.01 * (v - level);
       last = v;
       lastT = t;
