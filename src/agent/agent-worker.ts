@@ -16,6 +16,8 @@ export interface AgentHandle {
   readonly url: string;
   readonly probes: readonly string[];
   reload(next: AgentConfig): Promise<void>;
+  /** Counts a reload the CLI thread refused (the file did not validate) in `maxpro_agent_reloads_total{result="rejected"}`. */
+  reloadRefused(): Promise<void>;
   stats(): Promise<AgentStats>;
   collect(): Promise<MetricFamily[]>;
   /** Drains and stops the agent, then the worker. Idempotent. */
@@ -31,7 +33,7 @@ export interface AgentWorkerOptions {
   youngGenerationMb?: number;
 }
 
-type Request = { id: number; op: 'reload'; config: AgentConfig } | { id: number; op: 'stats' | 'collect' | 'shutdown' };
+type Request = { id: number; op: 'reload'; config: AgentConfig } | { id: number; op: 'stats' | 'collect' | 'shutdown' | 'reloadRefused' };
 type Reply = { id: number; ok: true; value?: unknown } | { id: number; ok: false; message: string; code?: string };
 type Note = { log: string } | { ready: { url: string; probes: string[] } } | { failed: string };
 
@@ -66,6 +68,7 @@ export function startAgentWorker(options: AgentWorkerOptions): Promise<AgentHand
           probes: m.ready.probes,
           exited: exitedPromise,
           reload: async (config) => { await call('reload', { config }); },
+          reloadRefused: async () => { await call('reloadRefused'); },
           stats: () => call('stats') as Promise<AgentStats>,
           collect: () => call('collect') as Promise<MetricFamily[]>,
           shutdown() {
@@ -111,6 +114,7 @@ if (!isMainThread && parentPort && (workerData as { agentConfig?: unknown } | nu
           let value: unknown;
           switch (req.op) {
             case 'reload': await agent.reload(req.config); break;
+            case 'reloadRefused': agent.reloadRefused(); break;
             case 'stats': value = agent.stats(); break;
             case 'collect': value = agent.collect(); break;
             case 'shutdown': await agent.shutdown(); break;

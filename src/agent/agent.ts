@@ -70,6 +70,8 @@ export interface Agent {
    * probes are loaded or unloaded as enabled; exporters are replaced.
    */
   reload(next: AgentConfig): Promise<void>;
+  /** Counts a reload refused before it reached the agent (the new file did not validate). */
+  reloadRefused(): void;
   stats(): AgentStats;
   /** Every metric family, as /metrics serves them. */
   collect(): MetricFamily[];
@@ -116,6 +118,30 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     tcp: { received: 0, kept: 0, dropped: {} },
   };
   const reloads = { ok: 0, failed: 0 };
+  // Policy decisions of engines a reload replaced: counters never go down, so
+  // each rule's series continues across reloads (and stays after the rule
+  // goes away, as a counter of a vanished label set would in Prometheus).
+  type Decisions = ReturnType<PolicyEngine['stats']>['rules'];
+  const retired: Decisions = {};
+  const MAX_RETIRED_RULES = 1024;
+  const retireDecisions = (old: PolicyEngine): void => {
+    for (const [rule, r] of Object.entries(old.stats().rules)) {
+      const t = retired[rule] ?? (Object.keys(retired).length < MAX_RETIRED_RULES ? (retired[rule] = { kept: 0, dropped: 0, rateLimited: 0 }) : retired['(retired)'] ??= { kept: 0, dropped: 0, rateLimited: 0 });
+      t.kept += r.kept;
+      t.dropped += r.dropped;
+      t.rateLimited += r.rateLimited;
+    }
+  };
+  const decisionTotals = (): Decisions => {
+    const out: Decisions = structuredClone(retired);
+    for (const [rule, r] of Object.entries(engine.stats().rules)) {
+      const t = out[rule] ??= { kept: 0, dropped: 0, rateLimited: 0 };
+      t.kept += r.kept;
+      t.dropped += r.dropped;
+      t.rateLimited += r.rateLimited;
+    }
+    return out;
+  };
   const sources = new Map<AgentProbeName, AgentSource>();
   const loadErrors = new Map<AgentProbeName, string>();
   let otlp: OtlpExporter | undefined;
@@ -280,7 +306,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       for (const [reason, v] of Object.entries(c.dropped)) pipe.samples.push({ labels: { probe: name, outcome: 'dropped', reason }, value: v });
     }
     fams.push(pipe, ...cgroupSync.metrics());
-    const rules = engine.stats().rules;
+    const rules = decisionTotals();
     fams.push({ name: 'maxpro_policy_decisions', type: 'counter', help: 'Policy decisions by rule and result.', samples: Object.entries(rules).flatMap(([rule, r]) => [
       { labels: { rule, result: 'kept' }, value: r.kept }, { labels: { rule, result: 'dropped' }, value: r.dropped }, { labels: { rule, result: 'rate_limited' }, value: r.rateLimited },
     ]) });
@@ -461,6 +487,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
               t.filter.set({ mode: 'off', ids: [] });
             } catch { /* unloaded meanwhile, or the map write failed: the sync below rewrites it */ }
           }
+          retireDecisions(engine);
           engine = nextEngine;
           plan = nextPlan;
           labeler.setWorkloads(next.workloads);
@@ -494,6 +521,9 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
         reloads.failed++;
         throw err;
       }
+    },
+    reloadRefused() {
+      reloads.failed++;
     },
     stats: () => ({ events: structuredClone(counts), reloads: { ...reloads } }),
     shutdown() {

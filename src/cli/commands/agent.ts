@@ -64,7 +64,7 @@ function withImplied(sources: ConfigSources): ConfigSources {
 }
 
 /** Reloads on SIGHUP and on changes to the file; returns a stop function. */
-export function watchReloads(agent: { reload(next: AgentConfig): Promise<void> }, sources: ConfigSources, io: CommandIO): () => void {
+export function watchReloads(agent: { reload(next: AgentConfig): Promise<void>; reloadRefused?(): Promise<void> }, sources: ConfigSources, io: CommandIO): () => void {
   let pending: NodeJS.Timeout | undefined;
   let running = Promise.resolve();
   const reload = (why: string): void => {
@@ -74,6 +74,8 @@ export function watchReloads(agent: { reload(next: AgentConfig): Promise<void> }
         next = (await resolveConfigInWorker(withImplied(sources))).config;
       } catch (err) {
         io.err.write(`reload (${why}) refused, the previous configuration stays in force:\n${err instanceof Error ? err.message : String(err)}\n`);
+        // Refused here, before the agent saw it: still counted where operators alert.
+        await agent.reloadRefused?.().catch(() => undefined);
         return;
       }
       try {
