@@ -1,67 +1,37 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * The MaxPro span collector: an OTLP/HTTP receiver (`/v1/traces`,
- * `/v1/logs`, `/v1/metrics`) in front of the embedded span store, plus the
- * JSON query API under `/api/`.
+ * The MaxPro span collector: OTLP/HTTP (`/v1/traces`, `/v1/logs`,
+ * `/v1/metrics`, default port 4318) and OTLP/gRPC (default port 4317)
+ * receivers in front of the embedded span store, plus the JSON query API
+ * under `/api/`. Both receivers share one ingest path (`ingest.ts`): the same
+ * credentials, limits, load shedding and group commit.
  *
- * Order of checks on an ingest request, cheapest first: authentication,
+ * Order of checks on an HTTP ingest request, cheapest first: authentication,
  * method and path, content type and encoding, declared length, load
  * (in-flight requests and bytes, queued spans, rate), then the body under
  * size limits, then decoding, then per-record limits. A 2xx answer is sent
  * only after the store committed the data.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '../lib/errors.js';
-import { decodeExportMessage, decodeExportRequest, encodeErrorStatus, encodeExportResponse, type OtlpFormat, type OtlpSignal } from '../lib/otlp/otlp-codec.js';
-import { OtlpDecodeError } from '../lib/otlp/otlp-errors.js';
-import type { PbMessage } from '../lib/otlp/otlp-values.js';
-import { parseBaggage } from '../lib/trace-context/baggage.js';
-import { BodyRefusal, readBody } from './read-body.js';
+import { encodeErrorStatus, type OtlpFormat, type OtlpSignal } from '../lib/otlp/otlp-codec.js';
+import { createBaggageAttributes, type CollectorBaggageOptions } from './baggage-attributes.js';
+import { createCollectorAuth, type CollectorAuthOptions } from './collector-auth.js';
+import { grpcCodeOf, OverloadedError, RefusalError, UnauthenticatedError } from './collector-refusals.js';
+import { createGroupCommit } from './group-commit.js';
+import { createIngest, type CollectorLimits, type CollectorLoadOptions } from './ingest.js';
+import { createOtlpGrpcReceiver, type OtlpGrpcReceiver } from './otlp-grpc-receiver.js';
+import { readBody } from './read-body.js';
 import { handleQuery } from './query-api.js';
-import { normalizeLogs, normalizeMetrics, normalizeSpans, type KeyValue, type NormalizeResult, type RecordLimits, type RecordRow, type SpanRow } from './span-model.js';
-import type { SpanStore, StoreBatch } from './span-store.js';
+import type { SpanStore } from './span-store.js';
 import { createWorkerSpanStore } from './worker-span-store.js';
-import { decodeSpanRows } from './span-wire-decoder.js';
 
-/** Who may call the collector. Authentication is on unless `disabled: true` is given. */
-export type CollectorAuthOptions =
-  | {
-    /** Accepted `Authorization: Bearer <token>` values. */
-    tokens?: readonly string[];
-    /** Accepted `X-MaxPro-Auth: <key>` values. */
-    apiKeys?: readonly string[];
-    disabled?: false;
-  }
-  | { disabled: true };
-
-/** Request size and shape limits. */
-export interface CollectorLimits extends RecordLimits {
-  /** Most bytes of a request body as sent (compressed or not); default 4 MiB. */
-  maxBodyBytes?: number;
-  /** Most bytes of a gzip body once inflated; default 32 MiB. */
-  maxDecompressedBytes?: number;
-  /** Deepest JSON nesting of a body; default 64. */
-  maxJsonDepth?: number;
-}
-
-/** Back-pressure: past these the collector answers 429/503 with Retry-After. */
-export interface CollectorLoadOptions {
-  /** Most requests being read, decoded or written at once; default 256 (503 beyond). */
-  maxInflightRequests?: number;
-  /** Most body bytes held in memory across requests; default 256 MiB (503 beyond). */
-  maxInflightBytes?: number;
-  /** Most spans decoded and waiting for commit; default 200,000 (429 beyond). */
-  maxQueuedSpans?: number;
-  /** Sustained ingest rate cap in spans/s (token bucket, 1 s burst); 0 = none (default). */
-  maxSpansPerSecond?: number;
-  /** The Retry-After value, seconds; default 1. */
-  retryAfterSeconds?: number;
-}
+export type { CollectorAuthOptions } from './collector-auth.js';
+export type { CollectorBaggageOptions } from './baggage-attributes.js';
+export type { CollectorLimits, CollectorLoadOptions } from './ingest.js';
 
 /** Connection timeouts; they also defeat slowloris clients. */
 export interface CollectorTimeouts {
@@ -73,26 +43,17 @@ export interface CollectorTimeouts {
   keepAliveMs?: number;
 }
 
-/** Baggage on ingest requests that is copied onto the spans as attributes. */
-export interface CollectorBaggageOptions {
-  /** The baggage keys that may become span attributes. Empty (default) attaches none. */
-  allowKeys?: readonly string[];
-  /** Prefix for the attribute key; default '' (the baggage key itself). */
-  attributePrefix?: string;
-  /** Most entries attached per request; default 16. */
-  maxEntries?: number;
-  /** Longest value attached, in characters; default 256. */
-  maxValueLength?: number;
-  /** Most bytes of `baggage` headers read; default 8192. */
-  maxHeaderBytes?: number;
-}
-
 /** Options of {@link createCollector}. */
 export interface CollectorOptions {
   /** Interface to listen on; default 127.0.0.1. */
   host?: string;
   /** Port; default 4318 (OTLP/HTTP). 0 picks a free port. */
   port?: number;
+  /**
+   * Port of the OTLP/gRPC receiver; default 4317, or a free port when `port`
+   * is 0. `false` turns the receiver off. It listens on `host`, with `tls`.
+   */
+  grpcPort?: number | false;
   /** Where the embedded store keeps its files; default {@link defaultDataDir}. */
   dataDir?: string;
   /** A store to use instead of the embedded SQLite one (closed by `close()`). */
@@ -127,6 +88,8 @@ export interface CollectorStats {
 export interface Collector {
   /** Base URL, e.g. `http://127.0.0.1:4318`. */
   readonly url: string;
+  /** OTLP/gRPC endpoint, e.g. `http://127.0.0.1:4317`; undefined when the receiver is off. */
+  readonly grpcUrl: string | undefined;
   readonly store: SpanStore;
   stats(): CollectorStats;
   /** Stops listening, finishes pending commits and closes the store. */
@@ -142,61 +105,17 @@ export function defaultDataDir(): string {
 
 const SIGNAL_PATHS: Record<string, OtlpSignal> = { '/v1/traces': 'traces', '/v1/logs': 'logs', '/v1/metrics': 'metrics' };
 
-interface Pending {
-  batch: StoreBatch;
-  spans: number;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
-
-class HttpRefusal extends Error {
-  constructor(readonly status: number, readonly reason: string, message: string, readonly retryAfter?: number) {
-    super(message);
-  }
-}
-
 /**
  * Starts a collector and resolves once it listens.
  * @throws ConfigError when no authentication is configured and it was not disabled explicitly.
  */
 export async function createCollector(options: CollectorOptions): Promise<Collector> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const auth = options.auth as CollectorAuthOptions | undefined;
-  if (!auth) throw new ConfigError('collector: auth is required; pass tokens/apiKeys or { disabled: true }');
-  let tokenDigests: Buffer[] = [];
-  let keyDigests: Buffer[] = [];
-  if (auth.disabled === true) {
-    log('maxpro collector: WARNING: authentication is disabled; anyone who can reach the port can write and read traces');
-  } else {
-    tokenDigests = (auth.tokens ?? []).filter((t) => t !== '').map(digest);
-    keyDigests = (auth.apiKeys ?? []).filter((t) => t !== '').map(digest);
-    if (tokenDigests.length + keyDigests.length === 0) {
-      throw new ConfigError('collector: no bearer token or API key configured; set one, or disable auth explicitly');
-    }
-  }
-  const lim = {
-    maxBodyBytes: options.limits?.maxBodyBytes ?? 4 * 1024 * 1024,
-    maxDecompressedBytes: options.limits?.maxDecompressedBytes ?? 32 * 1024 * 1024,
-    maxJsonDepth: options.limits?.maxJsonDepth ?? 64,
-  };
-  const load = {
-    maxInflightRequests: options.load?.maxInflightRequests ?? 256,
-    maxInflightBytes: options.load?.maxInflightBytes ?? 256 * 1024 * 1024,
-    maxQueuedSpans: options.load?.maxQueuedSpans ?? 200_000,
-    maxSpansPerSecond: options.load?.maxSpansPerSecond ?? 0,
-    retryAfter: options.load?.retryAfterSeconds ?? 1,
-  };
+  const auth = createCollectorAuth(options.auth as CollectorAuthOptions | undefined, log);
   const timeouts = {
     headersMs: options.timeouts?.headersMs ?? 10_000,
     bodyMs: options.timeouts?.bodyMs ?? 30_000,
     keepAliveMs: options.timeouts?.keepAliveMs ?? 5_000,
-  };
-  const bag = {
-    allow: new Set(options.baggage?.allowKeys ?? []),
-    prefix: options.baggage?.attributePrefix ?? '',
-    maxEntries: options.baggage?.maxEntries ?? 16,
-    maxValueLength: options.baggage?.maxValueLength ?? 256,
-    maxHeaderBytes: options.baggage?.maxHeaderBytes ?? 8192,
   };
   const store = options.store ?? await createWorkerSpanStore({
     dataDir: options.dataDir ?? defaultDataDir(),
@@ -205,172 +124,41 @@ export async function createCollector(options: CollectorOptions): Promise<Collec
     fsync: options.retention?.fsync,
   });
 
-  const accepted: Record<OtlpSignal, number> = { traces: 0, logs: 0, metrics: 0 };
   const rejected = new Map<string, number>();
   const count = (reason: string, n = 1): void => {
     rejected.set(reason, (rejected.get(reason) ?? 0) + n);
   };
-  let inflight = 0;
-  let inflightBytes = 0;
-  let queuedSpans = 0;
-  let tokens = load.maxSpansPerSecond;
-  let tokensAt = Date.now();
-  const queue: Pending[] = [];
-  let flushing = false;
   let closing = false;
+  const commits = createGroupCommit(store);
+  const ingest = createIngest({ limits: options.limits, load: options.load, commit: commits, count, log });
+  const lim = ingest.limits;
+  const baggage = createBaggageAttributes(options.baggage, count);
 
-  const takeTokens = (n: number): boolean => {
-    if (load.maxSpansPerSecond <= 0) return true;
-    const now = Date.now();
-    tokens = Math.min(load.maxSpansPerSecond, tokens + ((now - tokensAt) / 1000) * load.maxSpansPerSecond);
-    tokensAt = now;
-    if (tokens < n && n <= load.maxSpansPerSecond) return false;
-    tokens -= n;
-    return true;
-  };
-
-  // Group commit: every request that arrived while the previous commit ran is
-  // written in one transaction, then all of them are answered.
-  const flush = async (): Promise<void> => {
-    if (flushing) return;
-    flushing = true;
-    try {
-      while (queue.length > 0) {
-        const items = queue.splice(0, queue.length);
-        let batch: StoreBatch;
-        if (items.length === 1) {
-          batch = items[0]!.batch;
-        } else {
-          // A loop, not push(...rows): a large request would overflow the argument limit.
-          const spans: SpanRow[] = [];
-          const logs: RecordRow[] = [];
-          const metrics: RecordRow[] = [];
-          for (const p of items) {
-            for (const r of p.batch.spans) spans.push(r);
-            for (const r of p.batch.logs) logs.push(r);
-            for (const r of p.batch.metrics) metrics.push(r);
-          }
-          batch = { spans, logs, metrics };
-        }
-        try {
-          await store.write(batch);
-          for (const p of items) p.resolve();
-        } catch (err) {
-          for (const p of items) p.reject(err);
-        } finally {
-          for (const p of items) queuedSpans -= p.spans;
-        }
-        // Let the event loop read more requests between commits.
-        await new Promise<void>((r) => setImmediate(r));
-      }
-    } finally {
-      flushing = false;
-    }
-  };
-  const commit = (batch: StoreBatch, spans: number): Promise<void> => new Promise((resolve, reject) => {
-    queuedSpans += spans;
-    queue.push({ batch, spans, resolve, reject });
-    if (!flushing) setImmediate(() => void flush());
-  });
-
-  const authorized = (req: IncomingMessage): boolean => {
-    if (auth.disabled === true) return true;
-    const h = req.headers.authorization;
-    if (typeof h === 'string' && /^bearer /i.test(h)) {
-      const d = digest(h.slice(7).trim());
-      if (tokenDigests.some((t) => timingSafeEqual(t, d))) return true;
-    }
-    const k = req.headers['x-maxpro-auth'];
-    if (typeof k === 'string') {
-      const d = digest(k.trim());
-      if (keyDigests.some((t) => timingSafeEqual(t, d))) return true;
-    }
-    return false;
-  };
-
-  const baggageAttributes = (req: IncomingMessage): KeyValue[] => {
-    const header = req.headersDistinct.baggage;
-    if (!header || bag.allow.size === 0) return [];
-    const parsed = parseBaggage(header, { maxBytes: bag.maxHeaderBytes, maxMembers: 64 });
-    if (!parsed.ok) {
-      count('baggage_invalid');
-      return [];
-    }
-    const out: KeyValue[] = [];
-    for (const e of parsed.entries) {
-      if (!bag.allow.has(e.key)) { count('baggage_not_allowed'); continue; }
-      if (e.value.length > bag.maxValueLength) { count('baggage_too_long'); continue; }
-      if (out.length >= bag.maxEntries) { count('baggage_too_many'); continue; }
-      out.push({ key: bag.prefix + e.key, value: { stringValue: e.value } });
-    }
-    return out;
-  };
-
-  const ingest = async (req: IncomingMessage, res: ServerResponse, signal: OtlpSignal): Promise<void> => {
-    if (req.method !== 'POST') throw new HttpRefusal(405, 'method_not_allowed', `${String(req.method).slice(0, 20)} not allowed on ${(req.url ?? '').slice(0, 80)}; use POST`);
+  const ingestHttp = async (req: IncomingMessage, res: ServerResponse, signal: OtlpSignal): Promise<void> => {
+    if (req.method !== 'POST') throw new RefusalError(405, 'method_not_allowed', `${String(req.method).slice(0, 20)} not allowed on ${(req.url ?? '').slice(0, 80)}; use POST`);
     const ctype = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     const format: OtlpFormat | undefined = ctype === 'application/x-protobuf' ? 'protobuf' : ctype === 'application/json' ? 'json' : undefined;
-    if (!format) throw new HttpRefusal(415, 'unsupported_media_type', `content type '${ctype.slice(0, 80)}' not supported; use application/x-protobuf or application/json`);
+    if (!format) throw new RefusalError(415, 'unsupported_media_type', `content type '${ctype.slice(0, 80)}' not supported; use application/x-protobuf or application/json`);
     const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
     if (encoding !== 'gzip' && encoding !== 'identity' && encoding !== '') {
-      throw new HttpRefusal(415, 'unsupported_encoding', `content encoding '${encoding.slice(0, 40)}' not supported; use gzip or none`, undefined);
+      throw new RefusalError(415, 'unsupported_encoding', `content encoding '${encoding.slice(0, 40)}' not supported; use gzip or none`);
     }
     const declared = Number(req.headers['content-length'] ?? NaN);
-    if (declared > lim.maxBodyBytes) throw new HttpRefusal(413, 'body_too_large', `content-length ${declared} exceeds the ${lim.maxBodyBytes}-byte limit`);
-    const budget = encoding === 'gzip' ? lim.maxDecompressedBytes : lim.maxBodyBytes;
-    if (inflightBytes + budget > load.maxInflightBytes) throw new HttpRefusal(503, 'memory_limit', 'collector is at its memory budget; retry later', load.retryAfter);
-    if (queuedSpans >= load.maxQueuedSpans) throw new HttpRefusal(429, 'queue_full', `${queuedSpans} spans wait for storage; retry later`, load.retryAfter);
-    inflightBytes += budget;
+    if (declared > lim.maxBodyBytes) throw new RefusalError(413, 'body_too_large', `content-length ${declared} exceeds the ${lim.maxBodyBytes}-byte limit`);
+    const release = ingest.reserve(encoding === 'gzip' ? lim.maxDecompressedBytes : lim.maxBodyBytes);
     let body: Buffer;
     try {
       body = await readBody(req, { maxBytes: lim.maxBodyBytes, maxInflatedBytes: lim.maxDecompressedBytes, gzip: encoding === 'gzip', timeoutMs: timeouts.bodyMs });
     } finally {
-      inflightBytes -= budget;
+      release();
     }
-    let result: NormalizeResult<unknown>;
-    const batch: StoreBatch = { spans: [], logs: [], metrics: [] };
-    try {
-      if (signal === 'traces') {
-        // Protobuf spans are read straight from the wire; JSON goes through
-        // the message. Both build identical rows.
-        const extra = baggageAttributes(req);
-        const r = format === 'protobuf'
-          ? decodeSpanRows(body, options.limits, extra)
-          : normalizeSpans(decodeExportMessage(signal, body, format, { maxJsonDepth: lim.maxJsonDepth }) as unknown as PbMessage, options.limits, extra);
-        batch.spans = r.rows;
-        result = r;
-      } else if (signal === 'logs') {
-        const r = normalizeLogs(decodeExportRequest(signal, body, format, { maxJsonDepth: lim.maxJsonDepth }), options.limits);
-        batch.logs = r.rows;
-        result = r;
-      } else {
-        const r = normalizeMetrics(decodeExportRequest(signal, body, format, { maxJsonDepth: lim.maxJsonDepth }), options.limits);
-        batch.metrics = r.rows;
-        result = r;
-      }
-    } catch (err) {
-      if (err instanceof OtlpDecodeError) throw new HttpRefusal(400, err.reason, err.message);
-      throw err;
-    }
-    for (const [reason, n] of result.reasons) count(reason, n);
-    const n = result.rows.length;
-    if (n > 0) {
-      if (queuedSpans + n > load.maxQueuedSpans) throw new HttpRefusal(429, 'queue_full', `${queuedSpans} spans wait for storage; retry later`, load.retryAfter);
-      if (!takeTokens(n)) throw new HttpRefusal(429, 'rate_limited', `ingest rate above ${load.maxSpansPerSecond} spans/s; retry later`, load.retryAfter);
-      try {
-        await commit(batch, n);
-      } catch (err) {
-        log(`maxpro collector: storage write failed: ${(err as Error).message}`);
-        throw new HttpRefusal(503, 'storage_error', 'storage write failed; nothing was stored, retry later', load.retryAfter);
-      }
-      accepted[signal] += n;
-    }
-    const out = encodeExportResponse(signal, { rejected: result.rejected, errorMessage: result.firstError }, format);
+    const extra = signal === 'traces' ? baggage(req.headersDistinct.baggage) : [];
+    const out = await ingest.process(signal, body, format, extra);
     res.writeHead(200, { 'content-type': format === 'json' ? 'application/json' : 'application/x-protobuf', 'content-length': out.length });
     res.end(out);
   };
 
-  const sendError = (req: IncomingMessage, res: ServerResponse, e: HttpRefusal, signal: OtlpSignal | undefined): void => {
+  const sendError = (req: IncomingMessage, res: ServerResponse, e: RefusalError, signal: OtlpSignal | undefined): void => {
     count(e.reason);
     if (res.headersSent) { res.destroy(); return; }
     const ctype = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
@@ -381,10 +169,10 @@ export async function createCollector(options: CollectorOptions): Promise<Collec
     if (!req.complete) headers.connection = 'close';
     let body: Uint8Array;
     if (signal && ctype === 'application/x-protobuf') {
-      body = encodeErrorStatus(grpcCode(e.status), e.message, 'protobuf');
+      body = encodeErrorStatus(grpcCodeOf(e.status, true), e.message, 'protobuf');
       headers['content-type'] = 'application/x-protobuf';
     } else if (signal) {
-      body = encodeErrorStatus(grpcCode(e.status), e.message, 'json');
+      body = encodeErrorStatus(grpcCodeOf(e.status, true), e.message, 'json');
       headers['content-type'] = 'application/json';
     } else {
       body = Buffer.from(JSON.stringify({ error: { status: e.status, reason: e.reason, message: e.message } }));
@@ -423,44 +211,43 @@ export async function createCollector(options: CollectorOptions): Promise<Collec
     const path = (req.url ?? '/').split('?')[0]!;
     const signal = SIGNAL_PATHS[path];
     void (async () => {
-      inflight++;
+      let leave: (() => void) | undefined;
       try {
         if (path === '/healthz') {
           res.writeHead(200, { 'content-type': 'text/plain' });
           res.end('ok\n');
           return;
         }
-        if (closing) throw new HttpRefusal(503, 'shutting_down', 'collector is shutting down', load.retryAfter);
-        if (!authorized(req)) throw new HttpRefusal(401, 'unauthorized', 'missing or invalid credentials: send Authorization: Bearer <token> or X-MaxPro-Auth: <key>');
-        if (inflight > load.maxInflightRequests) throw new HttpRefusal(503, 'inflight_limit', `more than ${load.maxInflightRequests} requests in progress; retry later`, load.retryAfter);
+        if (closing) throw new OverloadedError(503, 'shutting_down', 'collector is shutting down', ingest.retryAfter);
+        if (!auth.authorized(req.headers.authorization, firstHeader(req.headers['x-maxpro-auth']))) throw new UnauthenticatedError();
+        leave = ingest.enter();
         if (signal) {
-          await ingest(req, res, signal);
+          await ingestHttp(req, res, signal);
         } else if (path.startsWith('/api/') || path === '/metrics') {
-          if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpRefusal(405, 'method_not_allowed', `${String(req.method).slice(0, 20)} not allowed on ${path.slice(0, 80)}; use GET or HEAD`);
+          if (req.method !== 'GET' && req.method !== 'HEAD') throw new RefusalError(405, 'method_not_allowed', `${String(req.method).slice(0, 20)} not allowed on ${path.slice(0, 80)}; use GET or HEAD`);
           const r = await handleQuery(store, req.url ?? '/', statsSnapshot);
           res.writeHead(r.status, { 'content-type': r.contentType, 'content-length': Buffer.byteLength(r.body) });
           res.end(r.body);
         } else {
-          throw new HttpRefusal(404, 'not_found', `no endpoint ${path.slice(0, 80)}`);
+          throw new RefusalError(404, 'not_found', `no endpoint ${path.slice(0, 80)}`);
         }
       } catch (err) {
-        if (err instanceof HttpRefusal) sendError(req, res, err, signal);
-        else if (err instanceof BodyRefusal) sendError(req, res, new HttpRefusal(err.status, err.reason, err.message), signal);
+        if (err instanceof RefusalError) sendError(req, res, err, signal);
         else {
           log(`maxpro collector: internal error on ${path}: ${(err as Error).message}`);
-          sendError(req, res, new HttpRefusal(500, 'internal', 'internal error'), signal);
+          sendError(req, res, new RefusalError(500, 'internal', 'internal error', { cause: err }), signal);
         }
       } finally {
-        inflight--;
+        leave?.();
       }
     })();
   };
 
   const statsSnapshot = (): CollectorStats => ({
-    accepted: { ...accepted },
+    accepted: ingest.accepted(),
     rejected: Object.fromEntries(rejected),
-    queuedSpans,
-    inflightRequests: inflight,
+    queuedSpans: commits.queued(),
+    inflightRequests: ingest.inflightRequests(),
   });
 
   const server: Server = options.tls
@@ -481,16 +268,32 @@ export async function createCollector(options: CollectorOptions): Promise<Collec
     }
   });
 
+  const port = options.port ?? 4318;
+  const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 4318, options.host ?? '127.0.0.1', () => {
+    server.listen(port, host, () => {
       server.removeListener('error', reject);
       resolve();
     });
   });
   const addr = server.address() as AddressInfo;
-  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  const url = `${options.tls ? 'https' : 'http'}://${host}:${addr.port}`;
+  const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `${options.tls ? 'https' : 'http'}://${shownHost}:${addr.port}`;
+
+  let grpc: OtlpGrpcReceiver | undefined;
+  const grpcPort = options.grpcPort ?? (port === 0 ? 0 : 4317);
+  if (grpcPort !== false) {
+    try {
+      grpc = await createOtlpGrpcReceiver({
+        host, port: grpcPort, tls: options.tls, ingest, auth, baggage, count, log, bodyMs: timeouts.bodyMs, closing: () => closing,
+      });
+    } catch (err) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (!options.store) await store.close();
+      throw err;
+    }
+  }
 
   const retentionTimer = setInterval(() => {
     store.applyRetention().catch((err: unknown) => log(`maxpro collector: retention failed: ${(err as Error).message}`));
@@ -500,17 +303,21 @@ export async function createCollector(options: CollectorOptions): Promise<Collec
   let closed: Promise<void> | undefined;
   return {
     url,
+    grpcUrl: grpc?.url,
     store,
     stats: statsSnapshot,
     close(): Promise<void> {
       closed ??= (async () => {
         closing = true;
         clearInterval(retentionTimer);
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-        });
-        await flush();
+        await Promise.all([
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeIdleConnections();
+          }),
+          grpc?.close(),
+        ]);
+        await commits.flush();
         await store.close();
       })();
       return closed;
@@ -518,19 +325,6 @@ export async function createCollector(options: CollectorOptions): Promise<Collec
   };
 }
 
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
-}
-
-/** The gRPC status code OTLP/HTTP puts in the `Status` body for an HTTP status. */
-function grpcCode(status: number): number {
-  switch (status) {
-    case 400: case 413: case 415: return 3; // INVALID_ARGUMENT
-    case 401: return 16; // UNAUTHENTICATED
-    case 404: return 5;
-    case 408: return 4; // DEADLINE_EXCEEDED
-    case 429: return 8; // RESOURCE_EXHAUSTED
-    case 503: return 14; // UNAVAILABLE
-    default: return 13; // INTERNAL
-  }
+function firstHeader(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
 }

@@ -6,16 +6,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { createGunzip } from 'node:zlib';
-
-/** Why a body was refused; also the rejection-counter label. */
-export type BodyRejectReason = 'body_too_large' | 'decompressed_too_large' | 'bad_gzip' | 'body_timeout' | 'aborted';
-
-/** A refused body: the status to answer and a message saying what was wrong. */
-export class BodyRefusal extends Error {
-  constructor(readonly reason: BodyRejectReason, readonly status: number, message: string) {
-    super(message);
-  }
-}
+import { BodyRefusalError } from './collector-refusals.js';
 
 /** Limits of {@link readBody}. */
 export interface ReadBodyOptions {
@@ -31,7 +22,7 @@ export interface ReadBodyOptions {
 
 /**
  * Resolves with the (inflated) body. On a limit it rejects with a
- * {@link BodyRefusal} at once and keeps discarding the rest of the body (up to
+ * {@link BodyRefusalError} at once and keeps discarding the rest of the body (up to
  * `maxBytes`) so the client can read the answer instead of a reset.
  */
 export function readBody(req: IncomingMessage, o: ReadBodyOptions): Promise<Buffer> {
@@ -42,7 +33,7 @@ export function readBody(req: IncomingMessage, o: ReadBodyOptions): Promise<Buff
     let done = false;
     const gunzip = o.gzip ? createGunzip({ chunkSize: 64 * 1024 }) : undefined;
 
-    const finish = (err: BodyRefusal | undefined, body?: Buffer): void => {
+    const finish = (err: BodyRefusalError | undefined, body?: Buffer): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
@@ -65,31 +56,31 @@ export function readBody(req: IncomingMessage, o: ReadBodyOptions): Promise<Buff
         resolve(body!);
       }
     };
-    const timer = setTimeout(() => finish(new BodyRefusal('body_timeout', 408, `request body not received within ${o.timeoutMs} ms`)), o.timeoutMs);
+    const timer = setTimeout(() => finish(new BodyRefusalError(408, 'body_timeout', `request body not received within ${o.timeoutMs} ms`)), o.timeoutMs);
     timer.unref();
 
     const onWire = (c: Buffer): void => {
       wire += c.length;
       if (wire > o.maxBytes) {
-        finish(new BodyRefusal('body_too_large', 413, `request body exceeds the ${o.maxBytes}-byte limit`));
+        finish(new BodyRefusalError(413, 'body_too_large', `request body exceeds the ${o.maxBytes}-byte limit`));
         return;
       }
       if (!gunzip) chunks.push(c);
     };
     req.on('data', onWire);
-    req.on('aborted', () => finish(new BodyRefusal('aborted', 400, 'client aborted the request')));
-    req.on('error', () => finish(new BodyRefusal('aborted', 400, 'request stream failed')));
+    req.on('aborted', () => finish(new BodyRefusalError(400, 'aborted', 'client aborted the request')));
+    req.on('error', () => finish(new BodyRefusalError(400, 'aborted', 'request stream failed')));
 
     if (gunzip) {
       gunzip.on('data', (c: Buffer) => {
         inflated += c.length;
         if (inflated > o.maxInflatedBytes) {
-          finish(new BodyRefusal('decompressed_too_large', 413, `inflated request body exceeds the ${o.maxInflatedBytes}-byte limit`));
+          finish(new BodyRefusalError(413, 'decompressed_too_large', `inflated request body exceeds the ${o.maxInflatedBytes}-byte limit`));
           return;
         }
         chunks.push(c);
       });
-      gunzip.on('error', (e) => finish(new BodyRefusal('bad_gzip', 400, `invalid gzip body: ${e.message}`)));
+      gunzip.on('error', (e) => finish(new BodyRefusalError(400, 'bad_gzip', `invalid gzip body: ${e.message}`)));
       gunzip.on('end', () => finish(undefined, Buffer.concat(chunks, inflated)));
       req.pipe(gunzip);
     } else {

@@ -12,8 +12,8 @@ import { matchesSelector, parseSelector, selectorValue } from './selector.js';
 import type { Selector } from './selector.js';
 import { evaluatePredicate, parsePredicates } from './predicate.js';
 import type { Predicate } from './predicate.js';
-import { createTokenBucket } from './token-bucket.js';
-import type { TokenBucket } from './token-bucket.js';
+import { createTokenBucket } from '../../lib/token-bucket.js';
+import type { TokenBucket } from '../../lib/token-bucket.js';
 
 export interface CompiledRule {
   spec: PolicySpec;

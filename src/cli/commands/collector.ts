@@ -16,7 +16,8 @@ unless --no-auth is given. Runs until interrupted.
 
 FLAGS:
   --host <addr>          listen address (default 127.0.0.1)
-  --port <n>             port (default 4318)
+  --port <n>             OTLP/HTTP and query API port (default 4318)
+  --grpc-port <n>        OTLP/gRPC port (default 4317; a free one with --port 0; 'off' turns it off)
   --data-dir <dir>       store directory (default ${defaultDataDir()})
   --token-file <file>    file holding the bearer token (or set MAXPRO_COLLECTOR_TOKEN)
   --api-key-file <file>  file holding an X-MaxPro-Auth key (or set MAXPRO_COLLECTOR_API_KEY)
@@ -57,7 +58,7 @@ export const collectorCommand: Command = {
       args: argv,
       strict: true,
       options: {
-        host: { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' },
+        host: { type: 'string' }, port: { type: 'string' }, 'grpc-port': { type: 'string' }, 'data-dir': { type: 'string' },
         'token-file': { type: 'string' }, 'api-key-file': { type: 'string' }, 'no-auth': { type: 'boolean' },
         'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'max-age': { type: 'string' }, 'max-size': { type: 'string' },
         'max-body': { type: 'string' }, 'max-inflated': { type: 'string' }, 'baggage-keys': { type: 'string' }, fsync: { type: 'boolean' },
@@ -66,6 +67,10 @@ export const collectorCommand: Command = {
     });
     const port = values.port === undefined ? 4318 : Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError(`--port '${values.port}' must be 0..65535`);
+    const grpcPort = values['grpc-port'] === undefined ? undefined : values['grpc-port'] === 'off' ? false as const : Number(values['grpc-port']);
+    if (typeof grpcPort === 'number' && (!Number.isInteger(grpcPort) || grpcPort < 0 || grpcPort > 65535)) {
+      throw new InvalidArgumentError(`--grpc-port '${values['grpc-port']}' must be 0..65535 or off`);
+    }
     if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) throw new InvalidArgumentError('--tls-cert and --tls-key go together');
     const token = secret(values['token-file'], process.env.MAXPRO_COLLECTOR_TOKEN);
     const apiKey = secret(values['api-key-file'], process.env.MAXPRO_COLLECTOR_API_KEY);
@@ -76,6 +81,7 @@ export const collectorCommand: Command = {
     const collector = await createCollector({
       host: values.host ?? '127.0.0.1',
       port,
+      ...(grpcPort !== undefined ? { grpcPort } : {}),
       dataDir: values['data-dir'] ?? defaultDataDir(),
       auth,
       log: (line) => io.err.write(`${line}\n`),
@@ -91,7 +97,7 @@ export const collectorCommand: Command = {
       },
       ...(values['baggage-keys'] ? { baggage: { allowKeys: values['baggage-keys'].split(',').map((k) => k.trim()).filter(Boolean) } } : {}),
     });
-    io.out.write(`maxpro collector listening on ${collector.url} (OTLP/HTTP: ${collector.url}/v1/traces)\n`);
+    io.out.write(`maxpro collector listening on ${collector.url} (OTLP/HTTP: ${collector.url}/v1/traces)${collector.grpcUrl ? `, OTLP/gRPC on ${collector.grpcUrl}` : ''}\n`);
     await new Promise<void>((resolve) => {
       if (io.signal.aborted) resolve();
       io.signal.addEventListener('abort', () => resolve(), { once: true });

@@ -21,7 +21,7 @@ summary every few seconds, until interrupted.
 FLAGS:
   --config FILE        agent configuration (defaults are embedded)
   --listen HOST:PORT   agent endpoints (default 127.0.0.1:9464)
-  --collector-port N   collector port (default 4318; 0 picks one)
+  --collector-port N   collector port (default 4318, OTLP/gRPC on 4317; 0 picks free ones)
   --data-dir DIR       collector store (default: the collector's, see maxpro collector --help)
   --no-collector       run the agent alone
   --interval SECONDS   summary period (default 5)
@@ -85,6 +85,7 @@ export const upCommand: Command = {
       `  health    ${agent.url}/healthz  ${agent.url}/readyz`,
       `  pprof     ${agent.url}/debug/pprof/profile?seconds=10  ${agent.url}/debug/pprof/heap`,
       collector ? `  collector ${collector.url}  (OTLP/HTTP /v1/logs, /v1/metrics, /v1/traces; query API ${collector.url}/api/)` : '',
+      collector?.grpcUrl ? `  otlp-grpc ${collector.grpcUrl}  (OTLP/gRPC traces, logs, metrics)` : '',
       `  probes    ${agent.probes.join(', ') || 'none loaded (see /readyz)'}`,
       '',
     ].filter((l, i, a) => l !== '' || i === a.length - 1).join('\n'));

@@ -4,7 +4,7 @@ import { describe, test, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { createExportQueue } from '../../../src/exporters/export-queue.js';
 import type { BatchResult } from '../../../src/exporters/export-queue.js';
-import { createTokenBucket } from '../../../src/agent/policy/token-bucket.js';
+import { createTokenBucket } from '../../../src/lib/token-bucket.js';
 
 function gate(): { promise: Promise<void>; open(): void } {
   let open!: () => void;

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * Token buckets, one per key: `ratePerSecond` tokens refill continuously up to
- * `burst`; each admitted event takes one. The key table is bounded: when it
- * is full the least recently used key is evicted (and counted).
+ * `burst`; each admitted event takes one (or `n`: the collector takes one per
+ * span of a request). The key table is bounded: when it is full the least
+ * recently used key is evicted (and counted). The agent's policy rate limits
+ * and the collector's ingest cap both use it.
  */
-import { InvalidArgumentError } from '../../lib/errors.js';
+import { InvalidArgumentError } from './errors.js';
 
 export interface TokenBucketOptions {
   ratePerSecond: number;
@@ -24,8 +26,12 @@ export interface TokenBucketStats {
 }
 
 export interface TokenBucket {
-  /** Takes one token for `key`; false when the bucket is empty. */
-  take(key: string): boolean;
+  /**
+   * Takes `n` tokens (default 1) for `key`; false when fewer are left. A take
+   * larger than the whole burst is admitted and leaves the bucket in debt, so
+   * one oversize request is not refused forever.
+   */
+  take(key: string, n?: number): boolean;
   stats(): TokenBucketStats;
 }
 
@@ -44,7 +50,7 @@ export function createTokenBucket(options: TokenBucketOptions): TokenBucket {
   let evictedKeys = 0;
 
   return {
-    take(key) {
+    take(key, n = 1) {
       const t = now();
       let b = buckets.get(key);
       if (b) {
@@ -60,8 +66,8 @@ export function createTokenBucket(options: TokenBucketOptions): TokenBucket {
         b = { tokens: burst, at: t };
       }
       buckets.set(key, b);
-      if (b.tokens >= 1) {
-        b.tokens -= 1;
+      if (b.tokens >= n || n > burst) {
+        b.tokens -= n;
         admitted++;
         return true;
       }
