@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { connect as connectHttp2, constants as h2 } from 'node:http2';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { mustStartCollector, TESTDATA, TOKEN } from './collector-fixture.js';
+import { mustStartCollector, TESTDATA, TESTDATA_SKIP, TOKEN } from './collector-fixture.js';
 import { createRawGrpcClient, GRPC_PATHS } from './grpc-client.js';
 import { decodeExportResponse } from '../../../src/lib/otlp/otlp-codec.js';
 import { otlpType } from '../../../src/lib/otlp/otlp-schema.js';
@@ -17,7 +17,7 @@ import { buildTraceRequest } from '../../../bench/collector/load-generator.js';
 
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 const PB_FILE = join(TESTDATA, 'otlp/examples-binpb/trace.binpb');
-const skip = existsSync(PB_FILE) ? false : `OTLP example trace.binpb not found under ${TESTDATA} (set MAXPRO_TESTDATA)`;
+const skip = TESTDATA_SKIP || (existsSync(PB_FILE) ? false : `OTLP example ${PB_FILE} not found (set MAXPRO_TESTDATA)`);
 
 test('gRPC bad input: status, reason counter, receiver keeps serving', { skip }, async (t) => {
   const PB = readFileSync(PB_FILE);
