@@ -6,6 +6,7 @@
  * `grpc-status-details-bin`). `reason` is the rejection-counter label.
  */
 import { MaxproError, type MaxproErrorCode, type MaxproErrorOptions } from '../lib/errors.js';
+import { varint } from '../lib/otlp/otlp-codec.js';
 
 /** Options of a refusal. */
 export interface RefusalOptions extends MaxproErrorOptions {
@@ -92,10 +93,10 @@ export function encodeRetryStatus(code: number, message: string, retryAfterSecon
   const seconds = Math.max(0, Math.floor(retryAfterSeconds));
   const nanos = Math.round((Math.max(0, retryAfterSeconds) - seconds) * 1e9);
   // google.protobuf.Duration: seconds = 1 (int64), nanos = 2 (int32).
-  const duration = Buffer.concat([field(1, 0, varint(seconds)), nanos > 0 ? field(2, 0, varint(nanos)) : Buffer.alloc(0)]);
+  const duration = Buffer.concat([field(1, 0, varintBuffer(seconds)), nanos > 0 ? field(2, 0, varintBuffer(nanos)) : Buffer.alloc(0)]);
   const retryInfo = field(1, 2, duration); // RetryInfo.retry_delay = 1
   const any = Buffer.concat([field(1, 2, Buffer.from('type.googleapis.com/google.rpc.RetryInfo')), field(2, 2, retryInfo)]);
-  return Buffer.concat([code !== 0 ? field(1, 0, varint(code)) : Buffer.alloc(0), field(2, 2, Buffer.from(message, 'utf8')), field(3, 2, any)]);
+  return Buffer.concat([code !== 0 ? field(1, 0, varintBuffer(code)) : Buffer.alloc(0), field(2, 2, Buffer.from(message, 'utf8')), field(3, 2, any)]);
 }
 
 /** The retry delay in seconds of a `grpc-status-details-bin` value, if it holds a RetryInfo (tests, clients). */
@@ -124,19 +125,12 @@ export function decodeRetryDelay(status: Uint8Array): number | undefined {
 }
 
 function field(n: number, wire: 0 | 2, payload: Buffer): Buffer {
-  const tag = varint((n << 3) | wire);
-  return wire === 0 ? Buffer.concat([tag, payload]) : Buffer.concat([tag, varint(payload.length), payload]);
+  const tag = varintBuffer((n << 3) | wire);
+  return wire === 0 ? Buffer.concat([tag, payload]) : Buffer.concat([tag, varintBuffer(payload.length), payload]);
 }
 
-function varint(n: number): Buffer {
-  const out: number[] = [];
-  let v = n >>> 0;
-  while (v > 0x7f) {
-    out.push((v & 0x7f) | 0x80);
-    v >>>= 7;
-  }
-  out.push(v);
-  return Buffer.from(out);
+function varintBuffer(n: number): Buffer {
+  return Buffer.from(varint(n));
 }
 
 /** Field number and value (number for varints, bytes for length-delimited) of a small message. */

@@ -238,7 +238,8 @@ export function encodeErrorStatus(code: number, message: string, format: OtlpFor
   return Buffer.concat([Buffer.from(parts), msg]);
 }
 
-function varint(n: number): number[] {
+/** Protobuf base-128 varint of an unsigned 32-bit value. */
+export function varint(n: number): number[] {
   const out: number[] = [];
   let v = n >>> 0;
   while (v > 0x7f) {
