@@ -123,8 +123,9 @@ describe('kubernetes pod metadata over list and watch', () => {
       api.put(pod(3));
       assert.ok(await waitFor(() => k.lookup('uid-3') !== undefined && k.lookup('uid-2') === undefined, 6000),
         `${JSON.stringify(k.stats())} ${notices.join(' | ')} ${api.requests.join(' ')}`);
-      assert.ok(watches() > before);
-      assert.equal(k.stats().state, 'watching');
+      // The fresh list lands the changes before the new watch request goes out: wait for that request.
+      assert.ok(await waitFor(() => watches() > before && k.stats().state === 'watching', 3000),
+        `watches ${watches()} (before ${before}), state ${k.stats().state}`);
       assert.match(notices.join('\n'), /kubernetes: pod watch failed: .* \(retrying in 1 s\)\nkubernetes: pod list on node n1 recovered \(2 pods\)/);
     } finally {
       await k.close();
