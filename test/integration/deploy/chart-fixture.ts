@@ -30,9 +30,9 @@ export function helm(...args: string[]): { status: number | null; stdout: string
   const r = spawnSync(k8sToolPath('helm'), args, { encoding: 'utf8', env, timeout: 120_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
-export function render(args: string[]): K8sObject[] {
+export function render(args: string[], release = 'maxpro-ebpf', namespace = NS): K8sObject[] {
   // Without --kube-version helm assumes v1.20, below the chart's kubeVersion.
-  const r = helm('template', 'maxpro-ebpf', CHART, '--namespace', NS, '--kube-version', kubernetesVersion(), ...args);
+  const r = helm('template', release, CHART, '--namespace', namespace, '--kube-version', kubernetesVersion(), ...args);
   assert.equal(r.status, 0, r.stderr);
   return parseAllDocuments(r.stdout).map((d) => d.toJS() as K8sObject | null).filter((o): o is K8sObject => o !== null);
 }
@@ -43,11 +43,11 @@ const PLURAL: Record<string, [string, boolean]> = {
   DaemonSet: ['daemonsets', true], StatefulSet: ['statefulsets', true], ServiceMonitor: ['servicemonitors', true],
   ClusterRole: ['clusterroles', false], ClusterRoleBinding: ['clusterrolebindings', false],
 };
-export function collection(o: K8sObject): string {
+export function collection(o: K8sObject, namespace = NS): string {
   const known = PLURAL[o.kind];
   assert.ok(known, `the test knows where ${o.kind} objects go`);
   const [plural, namespaced] = known;
   const base = o.apiVersion.includes('/') ? `/apis/${o.apiVersion}` : `/api/${o.apiVersion}`;
-  return namespaced ? `${base}/namespaces/${o.metadata.namespace ?? NS}/${plural}` : `${base}/${plural}`;
+  return namespaced ? `${base}/namespaces/${o.metadata.namespace ?? namespace}/${plural}` : `${base}/${plural}`;
 }
 

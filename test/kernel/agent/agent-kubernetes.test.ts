@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// Pod metadata in the agent: two real cgroups laid out as the kubelet lays out pod containers
-// (systemd driver), and a pod list/watch endpoint the agent reaches through a kubeconfig with the
-// real client library. A policy keeping `app=payment` sees the pods' labels: the payment pod's execs
-// are exported with its name, namespace and owner; the other pod's records are filtered in the
-// kernel (the allow list is built from pod labels). A label change and a pod deletion arrive over
-// the watch and change both, without a reload.
+// Pod metadata in the agent: pods created through a real kube-apiserver (test/helpers/kube-control-plane.ts)
+// with spec.nodeName set to this node (no kubelet), and two real cgroups laid out as the kubelet lays
+// out those pods' containers (systemd driver). A policy keeping `app=payment` sees the pods' labels:
+// the payment pod's execs are exported with its name, namespace and owner and its TCP metrics carry
+// its name and namespace; the other pod's records are filtered in the kernel (the allow list is built
+// from pod labels). A label change, a pod deletion and an API server restart are followed over the
+// watch, without a reload or a restart of the agent.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -14,10 +15,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
+import { createServer as createTcpServer } from 'node:net';
+import type { Server as TcpServer } from 'node:net';
 import { kernelSkip, sleep, waitFor } from '../../helpers/kernel.js';
 import { readNdjson } from '../../helpers/ndjson.js';
-import { startKubeApi } from '../../helpers/kube-api.js';
-import type { KubeApi, KubePod } from '../../helpers/kube-api.js';
+import { controlPlaneSkip, startControlPlane } from '../../helpers/kube-control-plane.js';
+import type { ControlPlane } from '../../helpers/kube-control-plane.js';
 import { createAgent } from '../../../src/agent/agent.js';
 import type { Agent } from '../../../src/agent/agent.js';
 import type { LiveStreamEvent } from '../../../src/agent/http/live-stream-client.js';
@@ -25,9 +28,12 @@ import { parseConfigText } from '../../../src/agent/config/load-config.js';
 import { findCgroup2Mount } from '../../../src/enrich/cgroup-resolver.js';
 
 const root = findCgroup2Mount();
-const skip = kernelSkip() || (root ? false : 'needs a cgroup2 mount');
+const skip = kernelSkip() || (root ? false : 'needs a cgroup2 mount') || controlPlaneSkip();
 const NODE = 'node-under-test';
 const BIN = fileURLToPath(new URL('../../../../bin/maxpro.js', import.meta.url));
+const CLIENT = fileURLToPath(new URL('./connect-client.js', import.meta.url));
+
+interface TestPod { uid: string; name: string; namespace: string; nodeName: string; labels: Record<string, string>; owner?: { kind: string; name: string } }
 
 /** A pod's container cgroup as the kubelet (systemd driver) and containerd name it. */
 function podCgroup(base: string, uid: string, hexDigit: string): string {
@@ -36,19 +42,33 @@ function podCgroup(base: string, uid: string, hexDigit: string): string {
 
 describe('agent: pod metadata from the cluster in labels, selectors and the kernel cgroup list', { skip, timeout: 60_000 }, () => {
   const base = `/maxpro-k8s-test-${process.pid}`;
-  const payment: KubePod = {
-    uid: '0a1b2c3d-0000-4000-8000-00000000000a', name: 'checkout-5f7d8-abcde', namespace: 'shop', nodeName: NODE,
+  // UIDs are given by the API server when the pods are created.
+  const payment: TestPod = {
+    uid: '', name: 'checkout-5f7d8-abcde', namespace: 'shop', nodeName: NODE,
     labels: { 'app': 'payment', 'pod-template-hash': '5f7d8' }, owner: { kind: 'ReplicaSet', name: 'checkout-5f7d8' },
   };
-  const other: KubePod = { uid: '0a1b2c3d-0000-4000-8000-00000000000b', name: 'batch-0', namespace: 'jobs', nodeName: NODE, labels: { app: 'batch' } };
-  const elsewhere: KubePod = { uid: '0a1b2c3d-0000-4000-8000-00000000000c', name: 'far-0', namespace: 'shop', nodeName: 'another-node', labels: { app: 'payment' } };
-  const pathA = podCgroup(base, payment.uid, 'a');
-  const pathB = podCgroup(base, other.uid, 'b');
-  const dirA = `${root}${pathA}`;
-  const dirB = `${root}${pathB}`;
+  const other: TestPod = { uid: '', name: 'batch-0', namespace: 'jobs', nodeName: NODE, labels: { app: 'batch' } };
+  const elsewhere: TestPod = { uid: '', name: 'far-0', namespace: 'shop', nodeName: 'another-node', labels: { app: 'payment' } };
+  let pathA = '';
+  let pathB = '';
+  let dirA = '';
+  let dirB = '';
   let idA = 0;
   let idB = 0;
-  let api: KubeApi;
+  let cp: ControlPlane;
+  let tcpServer: TcpServer;
+  let tcpPort = 0;
+  const createPod = async (p: TestPod): Promise<string> => {
+    const made = await cp.must('POST', `/api/v1/namespaces/${p.namespace}/pods`, {
+      apiVersion: 'v1', kind: 'Pod',
+      metadata: {
+        name: p.name, labels: p.labels,
+        ...(p.owner ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: p.owner.kind, name: p.owner.name, uid: '00000000-0000-4000-8000-0000000000ff', controller: true }] } : {}),
+      },
+      spec: { nodeName: p.nodeName, containers: [{ name: 'c', image: 'registry.invalid/x:1' }] },
+    }) as { metadata: { uid: string } };
+    return made.metadata.uid;
+  };
   let agent: Agent;
   const kept: LiveStreamEvent[] = [];
   const logs: string[] = [];
@@ -76,11 +96,20 @@ describe('agent: pod metadata from the cluster in labels, selectors and the kern
   const listHolds = (n: number): Promise<boolean> => waitFor(() => metric('maxpro_policy_cgroup_filter_cgroups', { probe: 'process' }) === 2 * n, 5000);
 
   before(async () => {
+    cp = await startControlPlane();
+    for (const name of ['shop', 'jobs']) await cp.must('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    for (const p of [payment, other, elsewhere]) p.uid = await createPod(p);
+    pathA = podCgroup(base, payment.uid, 'a');
+    pathB = podCgroup(base, other.uid, 'b');
+    dirA = `${root}${pathA}`;
+    dirB = `${root}${pathB}`;
     mkdirSync(dirA, { recursive: true });
     mkdirSync(dirB, { recursive: true });
     idA = statSync(dirA).ino;
     idB = statSync(dirB).ino;
-    api = await startKubeApi([payment, other, elsewhere]);
+    tcpServer = createTcpServer((s) => s.resume().on('error', () => undefined));
+    await new Promise<void>((r) => tcpServer.listen(0, '127.0.0.1', r));
+    tcpPort = (tcpServer.address() as { port: number }).port;
     rx = createServer((req, res) => {
       let body = '';
       req.on('data', (d: Buffer) => { body += d.toString(); });
@@ -99,8 +128,8 @@ describe('agent: pod metadata from the cluster in labels, selectors and the kern
     await new Promise<void>((r) => rx.listen(0, '127.0.0.1', r));
     configText = [
       'agent:', `  pinDir: /sys/fs/bpf/maxpro-agent-k8s-${process.pid}`, `  nodeName: ${NODE}`,
-      'kubernetes:', `  kubeconfig: ${api.kubeconfig}`,
-      'probes:', '  tcp: { enabled: false }',
+      'kubernetes:', `  kubeconfig: ${cp.kubeconfig}`,
+      'probes:', '  tcp: { enabled: true }',
       'http:', '  listen: 127.0.0.1:0', '  pprof: false',
       'exporters:', '  otlp:', '    enabled: true', `    endpoint: http://127.0.0.1:${(rx.address() as { port: number }).port}`,
       '    protocol: http/json', '    flushIntervalMs: 100',
@@ -119,12 +148,13 @@ describe('agent: pod metadata from the cluster in labels, selectors and the kern
   after(async () => {
     abort.abort();
     await agent?.shutdown();
-    await api?.close();
+    await cp?.close();
+    await new Promise<void>((r) => (tcpServer ? tcpServer.close(() => r()) : r()));
     rx?.closeAllConnections();
     await new Promise<void>((r) => (rx ? rx.close(() => r()) : r()));
     await sleep(50);
     // Leaves first: a cgroup directory goes only once empty.
-    for (const p of [pathA, pathB]) {
+    for (const p of [pathA, pathB].filter(Boolean)) {
       for (let d = p; d !== base && d.startsWith(base); d = d.slice(0, d.lastIndexOf('/'))) {
         try { if (existsSync(`${root}${d}`)) rmdirSync(`${root}${d}`); } catch { /* a sibling is still there, or a child still exiting */ }
       }
@@ -135,9 +165,10 @@ describe('agent: pod metadata from the cluster in labels, selectors and the kern
   test('the agent lists this node\'s pods through the kubeconfig and watches them', async () => {
     assert.ok(await waitFor(() => metric('maxpro_kubernetes_pods', { state: 'watching' }) === 2, 5000),
       `two pods of ${NODE} held: ${JSON.stringify(agent.collect().find((f) => f.name === 'maxpro_kubernetes_pods')?.samples)}; ${logs.join(' | ')}`);
-    assert.ok(api.requests.some((r) => r.startsWith('/api/v1/pods?') && r.includes(`fieldSelector=spec.nodeName%3D${NODE}`)), api.requests.join(' '));
-    assert.ok(await waitFor(() => api.requests.some((r) => r.includes('watch=true')), 5000), 'a watch follows the list');
-    assert.match(logs.join('\n'), new RegExp(`kubernetes: watching pods on node ${NODE} \\(2 now\\)`));
+    // The pod of another node (same labels) is not held: the list asks for this node's pods only.
+    // The agent starts the watch in the background: the notice follows the list.
+    const watching = new RegExp(`kubernetes: watching pods on node ${NODE} \\(2 now\\)`);
+    assert.ok(await waitFor(() => watching.test(logs.join('\n')), 3000), logs.join(' | '));
   });
 
   test('pod labels select: the payment pod is exported with its identity; the other is filtered in the kernel', async () => {
@@ -167,8 +198,21 @@ describe('agent: pod metadata from the cluster in labels, selectors and the kern
     assert.ok(filtered() - before >= 7, `filtered in the kernel: ${filtered() - before}`);
   });
 
+  test('TCP metrics of the payment pod carry its name and namespace', async () => {
+    const opened = (): number => agent.collect().find((f) => f.name === 'maxpro_tcp_connections_opened')?.samples
+      .filter((s) => s.labels.pod === payment.name && s.labels.namespace === 'shop' && s.labels.direction === 'client')
+      .reduce((n, s) => n + ('value' in s ? s.value : 0), 0) ?? 0;
+    const before = opened();
+    const child = spawn(process.execPath, [CLIENT, dirA, '127.0.0.1', String(tcpPort), '3'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
+    assert.equal(await new Promise<number | null>((r) => child.on('close', r)), 0, err);
+    assert.ok(await waitFor(() => opened() - before >= 3, 5000),
+      `opened ${opened() - before}; samples ${JSON.stringify(agent.collect().find((f) => f.name === 'maxpro_tcp_connections_opened')?.samples)}`);
+  });
+
   test('a label change over the watch moves a pod into the selection without a reload', async () => {
-    api.put({ ...other, labels: { app: 'payment' } });
+    await cp.must('PATCH', `/api/v1/namespaces/jobs/pods/${other.name}`, { metadata: { labels: { app: 'payment' } } }, 'application/merge-patch+json');
     assert.ok(await listHolds(2), 'both pods\' cgroups in the allow list');
     await runIn(dirB);
     assert.ok(await waitFor(() => execsIn(idB).length >= 2, 3000), 'the relabelled pod\'s execs are kept');
@@ -180,7 +224,7 @@ describe('agent: pod metadata from the cluster in labels, selectors and the kern
   });
 
   test('a deleted pod loses its labels: its records are no longer kept', async () => {
-    api.remove(payment.uid);
+    await cp.must('DELETE', `/api/v1/namespaces/shop/pods/${payment.name}?gracePeriodSeconds=0`);
     assert.ok(await waitFor(() => metric('maxpro_kubernetes_pods', { state: 'watching' }) === 1, 3000));
     assert.ok(await listHolds(1), 'only the relabelled pod is left in the allow list');
     const keptA = execsIn(idA).length;
@@ -191,11 +235,23 @@ describe('agent: pod metadata from the cluster in labels, selectors and the kern
     assert.ok(filtered() - before >= 7, `filtered in the kernel: ${filtered() - before}`);
   });
 
+  test('an API server restart mid-watch is followed: a pod created afterwards is held, without a restart of the agent', async () => {
+    await cp.restartApiServer();
+    const late: TestPod = { uid: '', name: 'late-0', namespace: 'jobs', nodeName: NODE, labels: { app: 'batch' } };
+    late.uid = await createPod(late);
+    assert.ok(await waitFor(() => metric('maxpro_kubernetes_pods', { state: 'watching' }) === 2, 20_000),
+      `${JSON.stringify(agent.collect().find((f) => f.name === 'maxpro_kubernetes_pods')?.samples)}; ${logs.slice(-5).join(' | ')}`);
+    assert.match(logs.join('\n'), /kubernetes: pod watch failed: .*retrying in 1 s/);
+    assert.match(logs.join('\n'), new RegExp(`kubernetes: pod list on node ${NODE} recovered`));
+    assert.equal(metric('maxpro_agent_reloads', { result: 'ok' }), 0);
+    await cp.must('DELETE', `/api/v1/namespaces/jobs/pods/${late.name}?gracePeriodSeconds=0`);
+    assert.ok(await waitFor(() => metric('maxpro_kubernetes_pods', { state: 'watching' }) === 1, 5000));
+  });
+
   test('policy explain fills the cgroup lists with the pods\' labels, as the agent does', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'maxpro-k8s-explain-'));
     try {
       writeFileSync(join(dir, 'agent.yaml'), configText);
-      // Not spawnSync: the API server answers from this process.
       const child = spawn(process.execPath, [BIN, 'policy', 'explain', '--config', join(dir, 'agent.yaml'), '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
       const r = { stdout: '', stderr: '' };
       child.stdout.on('data', (d: Buffer) => { r.stdout += d.toString(); });
