@@ -4,13 +4,14 @@
  * kube-apiserver (and, on request, kube-controller-manager) as local processes on loopback ports,
  * with a temporary CA and serving certificate (openssl), service-account signing keys, and a static
  * admin token in system:masters written into a kubeconfig. No kubelet: pods given a spec.nodeName
- * are stored and watched like any other object. Everything is torn down by close(), and killed if
- * the test process exits first.
+ * are stored and watched like any other object. Everything is torn down by close(); when the test
+ * process exits first, its exit handler does it; when it is killed, the kernel kills the children
+ * (setpriv --pdeathsig) and the next start removes the directory it left.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -37,6 +38,8 @@ export interface ControlPlane {
   /** CA certificate the API server's serving certificate chains to. */
   readonly caFile: string;
   readonly dir: string;
+  /** Process ids of etcd, kube-apiserver and kube-controller-manager while they run. */
+  pids(): number[];
   /** Writes a kubeconfig for one of the `users` tokens. */
   kubeconfigFor(token: string): string;
   /** One API request as the admin; bodies of objects are sent as JSON unless `contentType` says otherwise. */
@@ -83,14 +86,54 @@ function makeCerts(dir: string): void {
   writeFileSync(join(dir, 'sa.pub'), sa.publicKey.export({ type: 'spki', format: 'pem' }));
 }
 
+const PREFIX = 'maxpro-k8s-';
 const live = new Set<ChildProcess>();
+const dirs = new Set<string>();
 process.on('exit', () => {
   for (const c of live) c.kill('SIGKILL');
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-function run(bin: string, args: string[], logFile: string): ChildProcess {
+// The kernel kills a child started this way when the test process dies, even by SIGKILL.
+const pdeathsig = spawnSync('setpriv', ['--pdeathsig', 'KILL', 'true'], { stdio: 'ignore' }).status === 0;
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * Removes what a killed test process left: its directory, and any of its children still running
+ * (checked by their command line naming that directory, so a reused pid is not hit).
+ */
+function sweep(): void {
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith(PREFIX)) continue;
+    const dir = join(tmpdir(), name);
+    let owner = 0;
+    try { owner = Number(readFileSync(join(dir, 'owner'), 'utf8')); } catch { continue; } // being created, or not ours
+    if (!owner || alive(owner)) continue;
+    let pids: number[] = [];
+    try { pids = readFileSync(join(dir, 'pids'), 'utf8').split('\n').filter(Boolean).map(Number); } catch { /* none started */ }
+    for (const pid of pids) {
+      try {
+        if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)) process.kill(pid, 'SIGKILL');
+      } catch { /* gone */ }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function run(bin: string, args: string[], logFile: string, pidFile: string): ChildProcess {
   const log = { text: '' };
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = pdeathsig
+    ? spawn('setpriv', ['--pdeathsig', 'KILL', bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (child.pid) appendFileSync(pidFile, `${child.pid}\n`);
   const keep = (d: Buffer): void => {
     // Bounded: only the tail is needed to say why a start failed.
     log.text = (log.text + d.toString()).slice(-64 * 1024);
@@ -121,8 +164,19 @@ function tail(file: string): string {
 }
 
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
-  const dir = mkdtempSync(join(tmpdir(), 'maxpro-k8s-'));
+  sweep();
+  const dir = mkdtempSync(join(tmpdir(), PREFIX));
+  dirs.add(dir);
+  writeFileSync(join(dir, 'owner'), String(process.pid));
+  const pidFile = join(dir, 'pids');
   const children: { etcd?: ChildProcess; apiserver?: ChildProcess; kcm?: ChildProcess } = {};
+  const teardown = async (): Promise<void> => {
+    await stop(children.kcm);
+    await stop(children.apiserver);
+    await stop(children.etcd);
+    rmSync(dir, { recursive: true, force: true });
+    dirs.delete(dir);
+  };
   try {
     makeCerts(dir);
     const token = randomBytes(16).toString('hex');
@@ -170,7 +224,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       `--listen-client-urls=http://127.0.0.1:${etcdClient}`, `--advertise-client-urls=http://127.0.0.1:${etcdClient}`,
       `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`, `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
       `--initial-cluster=default=http://127.0.0.1:${etcdPeer}`,
-    ], etcdLog);
+    ], etcdLog, pidFile);
     await until('etcd', children.etcd, etcdLog, async () => (await fetch(`http://127.0.0.1:${etcdClient}/readyz`)).ok);
 
     const apiLog = join(dir, 'kube-apiserver.log');
@@ -187,7 +241,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       ...(options.controllerManager ? [] : ['--disable-admission-plugins=ServiceAccount']),
     ];
     const startApi = async (): Promise<void> => {
-      children.apiserver = run(k8sToolPath('kube-apiserver'), apiArgs, apiLog);
+      children.apiserver = run(k8sToolPath('kube-apiserver'), apiArgs, apiLog, pidFile);
       await until('kube-apiserver', children.apiserver, apiLog, async () => (await api('GET', '/readyz')).status === 200);
     };
     await startApi();
@@ -208,7 +262,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         '--bind-address=127.0.0.1', `--secure-port=${await freePort()}`, `--cert-dir=${join(dir, 'kcm')}`,
         `--service-account-private-key-file=${join(dir, 'sa.key')}`, `--root-ca-file=${caFile}`,
         '--use-service-account-credentials=true', '--leader-elect=false', '--controllers=*,-nodeipam,-nodelifecycle',
-      ], kcmLog);
+      ], kcmLog, pidFile);
       // Ready once the service-account controller gave "default" its account.
       await until('kube-controller-manager', children.kcm, kcmLog, async () => (await api('GET', '/api/v1/namespaces/default/serviceaccounts/default')).status === 200);
     }
@@ -220,6 +274,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     };
     return {
       url, kubeconfig, caFile, dir,
+      pids: () => [children.etcd, children.apiserver, children.kcm]
+        .filter((c): c is ChildProcess => c !== undefined && c.exitCode === null && c.signalCode === null && c.pid !== undefined)
+        .map((c) => c.pid!),
       kubeconfigFor(bearer) {
         const file = join(dir, `kubeconfig-${bearer.slice(0, 8)}`);
         writeFileSync(file, kubeconfigText(bearer));
@@ -232,18 +289,10 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         await whileDown?.();
         await startApi();
       },
-      async close() {
-        await stop(children.kcm);
-        await stop(children.apiserver);
-        await stop(children.etcd);
-        rmSync(dir, { recursive: true, force: true });
-      },
+      close: teardown,
     };
   } catch (e) {
-    await stop(children.kcm);
-    await stop(children.apiserver);
-    await stop(children.etcd);
-    rmSync(dir, { recursive: true, force: true });
+    await teardown();
     throw e;
   }
 }
