@@ -15,6 +15,7 @@ import type { ProcessAncestor, ProcessRecord } from '../probes/process/process-s
 import type { K8sMetadata, PodMetadata } from './k8s-metadata.js';
 import { createProcessCache } from './process-cache.js';
 import type { ProcessCacheOptions, ProcessCacheStats } from './process-cache.js';
+import { createProcIdentity } from './proc-identity.js';
 import { createWorkloadResolver } from './workload-resolver.js';
 import type { WorkloadResolver } from './workload-resolver.js';
 
@@ -39,6 +40,8 @@ export interface ProcessEnricherOptions {
   k8s?: K8sMetadata;
   /** Most cgroup identities memoised. Default 4096. */
   maxIdentities?: number;
+  /** Where `/proc/<pid>/{cgroup,mountinfo}` are read when a cgroup id names nothing. Default `/proc`. */
+  procRoot?: string;
   onNotice?(message: string): void;
   /** Wall-clock ms at boot (tests); default from /proc/uptime. */
   bootEpochMs?: number;
@@ -105,14 +108,23 @@ export function createProcessEnricher(options: ProcessEnricherOptions): ProcessE
   });
   const iso = createIsoFormatter(options.bootEpochMs ?? bootEpochMs());
 
-  const addIdentity = (r: ProcessRecord, cgroupId: number): void => {
-    const { path, identity } = workloads.cgroup(cgroupId);
+  const procIdentity = createProcIdentity({
+    ...(options.procRoot ? { procRoot: options.procRoot } : {}), maxEntries: options.maxIdentities ?? 4096,
+  });
+
+  const addIdentity = (r: ProcessRecord, cgroupId: number, pid: number, exec = false): void => {
+    let { path, identity } = workloads.cgroup(cgroupId);
+    // The root cgroup (every process on a cgroup v1 host) or an id not known: the process's own files may name it.
+    if (path === undefined || path === '/') {
+      const w = procIdentity.identify(pid, exec);
+      if (w) ({ path, identity } = { path: w.path === '' ? path : w.path, identity: w.identity });
+    }
     if (path !== undefined) r['process.linux.cgroup'] = path;
     if (!identity) return;
     r['maxpro.container.kind'] = identity.kind;
-    if (identity.runtime) {
+    if (identity.runtime || identity.kind === 'container') {
       r['container.id'] = identity.id;
-      r['container.runtime'] = identity.runtime;
+      if (identity.runtime) r['container.runtime'] = identity.runtime;
     }
     if (identity.podUid) {
       r['k8s.pod.uid'] = identity.podUid;
@@ -172,7 +184,7 @@ export function createProcessEnricher(options: ProcessEnricherOptions): ProcessE
       'maxpro.filename.truncated': e.filenameTruncated,
     };
     if (e.retval < 0) r['error.type'] = errnoName(-e.retval);
-    addIdentity(r, e.cgroupId);
+    addIdentity(r, e.cgroupId, e.pid, true);
     if (depth > 0) {
       // A failed exec leaves the caller as it was: its parents are the caller's.
       r['maxpro.ancestry'] = e.retval === 0 ? cache.ancestry(e.pid, depth)
@@ -199,7 +211,7 @@ export function createProcessEnricher(options: ProcessEnricherOptions): ProcessE
         'maxpro.cgroup.id': e.cgroupId, 'maxpro.linux.mntns': e.mntnsId, 'maxpro.linux.pidns': e.pidnsId,
       };
       if (parent?.exe) r['process.executable.path'] = parent.exe;
-      addIdentity(r, e.cgroupId);
+      addIdentity(r, e.cgroupId, e.pid);
       if (depth > 0) r['maxpro.ancestry'] = cache.ancestry(e.pid, depth);
       return r;
     }
@@ -216,9 +228,10 @@ export function createProcessEnricher(options: ProcessEnricherOptions): ProcessE
     if (e.signal !== null) r['maxpro.exit.signal'] = e.signal;
     if (proc?.exe) r['process.executable.path'] = proc.exe;
     if (proc?.args) r['process.command_args'] = proc.args;
-    addIdentity(r, e.cgroupId);
+    addIdentity(r, e.cgroupId, e.pid);
     if (depth > 0) r['maxpro.ancestry'] = cache.ancestry(e.pid, depth);
     cache.markExited(e.pid);
+    procIdentity.forget(e.pid);
     return r;
   };
 

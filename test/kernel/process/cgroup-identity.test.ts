@@ -5,7 +5,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { kernelSkip, sleep, waitFor } from '../../helpers/kernel.js';
@@ -79,4 +79,31 @@ describe('process pipeline: container and pod identity from real cgroups', { ski
       assert.equal(exit?.['container.id'], id, 'the exit is attributed to the container too');
     });
   }
+
+  // A hybrid host: the v2 hierarchy keeps every process at its root, the
+  // container's id is on the v1 controller lines only (`N:cpu:/docker/<id>`).
+  const v1 = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' '))
+    .find((f) => f[2] === 'cgroup' && /(^|,)(pids|cpu)(,|$)/.test(f[3] ?? ''))?.[1];
+  test('cgroup v1 controller lines name a docker container', { skip: v1 ? false : 'no cgroup v1 cpu or pids hierarchy mounted' }, async () => {
+    const id = randomBytes(32).toString('hex');
+    const dir = join(v1!, 'docker', id);
+    mkdirSync(dir, { recursive: true });
+    created.push(dir);
+    const token = `mpx-v1-${process.pid}-${id.slice(0, 8)}`;
+    const records: ProcessRecord[] = [];
+    const pipeline = await createProcessPipeline({ kubernetes: false, onRecords: (r) => records.push(...r) });
+    try {
+      // The exec'd shell lives 0.5 s: its /proc files are read while it runs.
+      const child = spawn('/bin/sh', ['-c', `echo $$ > ${join(dir, 'cgroup.procs')} && exec /bin/sh -c 'sleep 0.5' ${token}`], { stdio: 'ignore' });
+      await new Promise((r) => child.on('close', r));
+      assert.ok(await waitFor(() => records.some((r) => r['event.name'] === 'process.exit' && r['process.command_args']?.includes(token)), 3000)
+        || records.some((r) => r['process.command_args']?.includes(token)), 'exec event seen');
+    } finally {
+      await pipeline.close();
+    }
+    const r = records.find((x) => x['event.name'] === 'process.exec' && x['process.command_args']?.includes(token))!;
+    assert.equal(r['container.id'], id, JSON.stringify(r));
+    assert.equal(r['container.runtime'], 'docker');
+    assert.equal(r['process.linux.cgroup'], `/docker/${id}`);
+  });
 });
