@@ -25,6 +25,8 @@ export { readDropCounts, totalDrops, readErrorCounts, DROP_REASONS } from './dro
 export type { DropReason, BpfErrorCount } from './drop-counters.js';
 export { haveProgramType, haveMapType, haveHelper, tracepointArgCount, requireFeature, BPF_FUNC } from './features.js';
 export type { FeatureResult } from './features.js';
+export { tracefsState, TRACEFS_DIRS } from './tracefs.js';
+export type { TracefsState } from './tracefs.js';
 export { enableBpfStats } from './bpf-stats.js';
 export type { BpfStatsHandle } from './bpf-stats.js';
 export { DEFAULT_PIN_DIR, ensurePinDir, isOnBpffs, openPinned, removePinned, unpin } from './pin.js';

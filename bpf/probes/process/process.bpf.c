@@ -290,23 +290,13 @@ static __always_inline __u32 copy_user_argv(struct exec_scratch *s, __u32 fn_len
 	return w.off > w.limit ? w.limit : w.off;
 }
 
-static __always_inline int on_exec_exit(long ret)
+/* Builds and emits the record of a failed exec from the caller's path and argv pointers. */
+static __always_inline int report_failed_exec(long ret, const char *filename, const char *const *argv, __u32 flags)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid, key = bpf_get_smp_processor_id();
-	struct exec_start *st = bpf_map_lookup_elem(&exec_starts, &tid);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), key = bpf_get_smp_processor_id();
 
-	if (!st)
-		return 0;
-	const char *filename = st->filename;
-	const char *const *argv = st->argv;
-	__u32 flags = st->flags;
-	bpf_map_delete_elem(&exec_starts, &tid);
-	if (ret >= 0)
-		return 0; /* reported by sched_process_exec */
 	if (!maxpro_cgroup_pass(bpf_get_current_cgroup_id()))
 		return 0;
-
 	struct exec_scratch *s = bpf_map_lookup_elem(&scratch, &key);
 	if (!s) {
 		maxpro_count_drop(MAXPRO_DROP_HELPER);
@@ -331,6 +321,22 @@ static __always_inline int on_exec_exit(long ret)
 	return 0;
 }
 
+static __always_inline int on_exec_exit(long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct exec_start *st = bpf_map_lookup_elem(&exec_starts, &tid);
+
+	if (!st)
+		return 0;
+	const char *filename = st->filename;
+	const char *const *argv = st->argv;
+	__u32 flags = st->flags;
+	bpf_map_delete_elem(&exec_starts, &tid);
+	if (ret >= 0)
+		return 0; /* reported by sched_process_exec */
+	return report_failed_exec(ret, filename, argv, flags);
+}
+
 SEC("tp/syscalls/sys_exit_execve")
 int process__sys_exit_execve(struct trace_event_raw_sys_exit *ctx)
 {
@@ -341,6 +347,69 @@ SEC("tp/syscalls/sys_exit_execveat")
 int process__sys_exit_execveat(struct trace_event_raw_sys_exit *ctx)
 {
 	return on_exec_exit(ctx->ret);
+}
+
+/*
+ * Failed execs without tracefs: the syscall tracepoints need their ids from
+ * tracefs, which is root-only, while tp_btf on the raw sys_exit tracepoint
+ * needs only CAP_BPF and CAP_PERFMON. It runs on every syscall and returns at
+ * once unless an execve or execveat of a native (not compat) task failed. A
+ * failed exec returns before the point of no return, so the caller's
+ * argument registers and memory are still as they were at entry: no entry
+ * hook is needed. User space loads this or the four tracepoint programs.
+ */
+#if defined(__TARGET_ARCH_x86)
+#define NR_EXECVE 59
+#define NR_EXECVEAT 322
+#elif defined(__TARGET_ARCH_arm64)
+#define NR_EXECVE 221
+#define NR_EXECVEAT 281
+#else
+#define NR_EXECVE -1
+#define NR_EXECVEAT -1
+#endif
+
+/* The syscall tracepoints skip compat (32-bit) syscalls, whose numbers mean other calls. */
+static __always_inline bool compat_syscall(void)
+{
+#if defined(__TARGET_ARCH_x86)
+	struct task_struct *t = bpf_get_current_task_btf();
+	return t->thread_info.status & 0x0002; /* TS_COMPAT */
+#elif defined(__TARGET_ARCH_arm64)
+	struct task_struct *t = bpf_get_current_task_btf();
+	return t->thread_info.flags & (1UL << 22); /* TIF_32BIT */
+#else
+	return true;
+#endif
+}
+
+static __always_inline long syscall_nr(struct pt_regs *regs)
+{
+#if defined(__TARGET_ARCH_x86)
+	return BPF_CORE_READ(regs, orig_ax);
+#elif defined(__TARGET_ARCH_arm64)
+	return BPF_CORE_READ(regs, syscallno);
+#else
+	return -1;
+#endif
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(process__sys_exit, struct pt_regs *regs, long ret)
+{
+	if (ret >= 0)
+		return 0; /* a successful exec is reported by sched_process_exec */
+	long nr = syscall_nr(regs);
+	if (nr != NR_EXECVE && nr != NR_EXECVEAT)
+		return 0;
+	if (compat_syscall() || uid_filtered())
+		return 0;
+	/* PARM*_CORE_SYSCALL read the registers as the syscall got them (arm64: orig_x0). */
+	if (nr == NR_EXECVE)
+		return report_failed_exec(ret, (const char *)PT_REGS_PARM1_CORE_SYSCALL(regs),
+					  (const char *const *)PT_REGS_PARM2_CORE_SYSCALL(regs), 0);
+	return report_failed_exec(ret, (const char *)PT_REGS_PARM2_CORE_SYSCALL(regs),
+				  (const char *const *)PT_REGS_PARM3_CORE_SYSCALL(regs), PROCESS_F_EXECVEAT);
 }
 
 SEC("tp_btf/sched_process_fork")

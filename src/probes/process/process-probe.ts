@@ -6,10 +6,10 @@
  */
 import {
   bpfObjectPath, createEventDispatcher, createRingBufferReader, native, openObjectFile, readDropCounts, readErrorCounts,
-  tracepointArgCount,
+  tracefsState, tracepointArgCount,
 } from '../../ebpf/index.js';
 import type {
-  BpfErrorCount, BpfObject, DispatcherStats, DropReason, KindDecoder, RingBufferReader, RingBufferReaderStats,
+  BpfErrorCount, BpfObject, DispatcherStats, DropReason, KindDecoder, RingBufferReader, RingBufferReaderStats, TracefsState,
 } from '../../ebpf/index.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
 import {
@@ -46,9 +46,17 @@ export interface ProcessProbeOptions {
    * `auto` (default): `group-dead` when the running kernel's prototype has it.
    */
   exitHook?: ProcessExitHook;
+  /**
+   * Where failed execs are caught: `tracepoint` (the execve/execveat syscall
+   * tracepoints, whose ids come from tracefs), `tp_btf` (the raw sys_exit
+   * tracepoint, filtered by result and syscall number in BPF; no tracefs
+   * needed), or `auto` (default): see chooseSyscallHook.
+   */
+  syscallHook?: ProcessSyscallHook;
 }
 
 export type ProcessExitHook = 'auto' | 'group-dead' | 'leader';
+export type ProcessSyscallHook = 'auto' | 'tracepoint' | 'tp_btf';
 
 /** Events lost, by where they were lost. */
 export interface ProcessProbeLost {
@@ -75,6 +83,8 @@ export interface ProcessProbe {
   readonly cgroupFilter: CgroupFilter;
   /** How process exits are told from thread exits on this kernel (see ProcessProbeOptions.exitHook). */
   readonly exitHook: Exclude<ProcessExitHook, 'auto'>;
+  /** Where failed execs are caught (see ProcessProbeOptions.syscallHook). */
+  readonly syscallHook: Exclude<ProcessSyscallHook, 'auto'>;
   stats(): ProcessProbeStats;
   /** Drains the ring now. */
   flush(): void;
@@ -82,10 +92,11 @@ export interface ProcessProbe {
   close(): Promise<ProcessProbeStats>;
 }
 
-const PROGRAMS = [
-  'process__sched_process_exec', 'process__sched_process_fork',
-  'process__sys_enter_execve', 'process__sys_enter_execveat', 'process__sys_exit_execve', 'process__sys_exit_execveat',
-] as const;
+const PROGRAMS = ['process__sched_process_exec', 'process__sched_process_fork'] as const;
+const SYSCALL_PROGRAMS = {
+  tracepoint: ['process__sys_enter_execve', 'process__sys_enter_execveat', 'process__sys_exit_execve', 'process__sys_exit_execveat'],
+  tp_btf: ['process__sys_exit'],
+} as const;
 const EXIT_PROGRAMS = { 'group-dead': 'process__sched_process_exit', leader: 'process__sched_process_exit_leader' } as const;
 
 /** The exit program for this kernel: sched_process_exit(p, group_dead) has 2 arguments, older kernels 1. */
@@ -94,26 +105,47 @@ export function chooseExitHook(hook: ProcessExitHook, argCount: () => number | u
   return (argCount() ?? 2) >= 2 ? 'group-dead' : 'leader';
 }
 
+/**
+ * Where failed execs are caught. `auto`: the syscall tracepoints when this
+ * process can read their tracefs ids (the kernel then runs BPF for these two
+ * syscalls only), else tp_btf on sys_exit, which runs on every syscall but
+ * needs no tracefs (a non-root agent with CAP_BPF and CAP_PERFMON).
+ */
+export function chooseSyscallHook(hook: ProcessSyscallHook, tracefs: () => TracefsState): Exclude<ProcessSyscallHook, 'auto'> {
+  if (hook !== 'auto') return hook;
+  return tracefs().state === 'readable' ? 'tracepoint' : 'tp_btf';
+}
+
 const EAGAIN = 11;
+
+interface LoadChoice {
+  maxArgs: number;
+  maxArgBytes: number;
+  ringBytes: number;
+  uid: number | undefined;
+  exit: keyof typeof EXIT_PROGRAMS;
+  syscall: keyof typeof SYSCALL_PROGRAMS;
+}
 
 /*
  * Opens, configures and loads the object. The verifier gives up with EAGAIN
  * when a signal arrives during verification (a profiler's SIGPROF, a
  * SIGCHLD); that is retried, every other error is thrown.
  */
-function loadObject(maxArgs: number, maxArgBytes: number, ringBytes: number, uid: number | undefined, exit: keyof typeof EXIT_PROGRAMS): BpfObject {
+function loadObject(c: LoadChoice): BpfObject {
   for (let attempt = 1; ; attempt++) {
     const spec = openObjectFile(bpfObjectPath('process'), 'process');
     try {
-      spec.setConstant('max_args', maxArgs);
-      spec.setConstant('max_arg_bytes', maxArgBytes);
-      if (uid !== undefined) spec.setConstant('targ_uid', checkInt('uid', uid, 0, 0xfffffffe));
-      spec.setMaxEntries('events', ringBytes);
+      spec.setConstant('max_args', c.maxArgs);
+      spec.setConstant('max_arg_bytes', c.maxArgBytes);
+      if (c.uid !== undefined) spec.setConstant('targ_uid', checkInt('uid', c.uid, 0, 0xfffffffe));
+      spec.setMaxEntries('events', c.ringBytes);
       spec.setMaxEntries('scratch', native().numPossibleCpus());
       // Wake the reader early when a burst fills half the ring.
-      spec.setConstant('maxpro_wakeup_bytes', ringBytes / 2);
+      spec.setConstant('maxpro_wakeup_bytes', c.ringBytes / 2);
       // Only the exit program whose prototype fits this kernel is loaded: the other fails the verifier.
-      for (const [k, prog] of Object.entries(EXIT_PROGRAMS)) spec.setAutoload(prog, k === exit);
+      for (const [k, prog] of Object.entries(EXIT_PROGRAMS)) spec.setAutoload(prog, k === c.exit);
+      for (const [k, progs] of Object.entries(SYSCALL_PROGRAMS)) for (const prog of progs) spec.setAutoload(prog, k === c.syscall);
       return spec.load();
     } catch (err) {
       spec.close();
@@ -141,7 +173,8 @@ export function createProcessProbe(options: ProcessProbeOptions): ProcessProbe {
     throw new InvalidArgumentError(`createProcessProbe: ringBytes ${ringBytes} is not a power of two >= 4096`);
   }
   const exitHook = chooseExitHook(options.exitHook ?? 'auto', () => tracepointArgCount('sched_process_exit'));
-  const obj = loadObject(maxArgs, maxArgBytes, ringBytes, options.uid, exitHook);
+  const syscallHook = chooseSyscallHook(options.syscallHook ?? 'auto', () => tracefsState('syscalls', 'sys_enter_execve'));
+  const obj = loadObject({ maxArgs, maxArgBytes, ringBytes, uid: options.uid, exit: exitHook, syscall: syscallHook });
 
   const counts = { exec: 0, fork: 0, exit: 0 };
   let pending: ProcessEvent[] = [];
@@ -165,7 +198,7 @@ export function createProcessProbe(options: ProcessProbeOptions): ProcessProbe {
   let cgroupFilter: CgroupFilter;
   try {
     cgroupFilter = createCgroupFilter({ object: obj });
-    for (const p of [...PROGRAMS, EXIT_PROGRAMS[exitHook]]) obj.program(p).attach();
+    for (const p of [...PROGRAMS, ...SYSCALL_PROGRAMS[syscallHook], EXIT_PROGRAMS[exitHook]]) obj.program(p).attach();
     reader = createRingBufferReader({
       map: obj.map('events'),
       intervalMs: options.intervalMs ?? 10,
@@ -206,6 +239,7 @@ export function createProcessProbe(options: ProcessProbeOptions): ProcessProbe {
   return {
     cgroupFilter,
     exitHook,
+    syscallHook,
     stats,
     flush: () => reader.flush(),
     close(): Promise<ProcessProbeStats> {

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
-// 10,000 execs of five kinds (successful, ENOENT, EACCES, argv beyond the
-// limits, exec from a non-leader thread): each must be reported exactly once,
-// with the right pid, ppid, argv, return value and truncation flag, and
-// nothing may be lost.
+// 10,000 execs of eight kinds (successful, ENOENT, EACCES, argv beyond the
+// limits, exec from a non-leader thread, and failed ones with long argv,
+// through execveat and from a thread): each must be reported exactly once,
+// with the right pid, ppid, argv, return value and flags, and nothing may be
+// lost. Once per way of catching failed execs: the syscall tracepoints (need
+// tracefs) and tp_btf on sys_exit (needs none).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kernelSkip, sleep } from '../../helpers/kernel.js';
 import { createProcessProbe } from '../../../src/probes/process/process-probe.js';
-import type { ProcessProbe, ProcessProbeStats } from '../../../src/probes/process/process-probe.js';
+import type { ProcessProbe, ProcessProbeStats, ProcessSyscallHook } from '../../../src/probes/process/process-probe.js';
+import { PROCESS_FLAG } from '../../../src/probes/process/process-event.js';
 import type { ProcessEvent, ProcessExecEvent } from '../../../src/probes/process/process-event.js';
 import { buildExecDriver } from './exec-driver.js';
 import type { DriverRun, ExecDriver } from './exec-driver.js';
@@ -22,6 +25,7 @@ interface Scenario {
   retval: number;
   truncated: boolean;
   threadExec: boolean;
+  execveat?: boolean;
   /** Expected argv given the token (for `long`, before the cut). */
   argv(token: string, noexec: string): string[];
   filename(token: string, noexec: string): string;
@@ -34,19 +38,33 @@ const SCENARIOS: Scenario[] = [
   { name: 'eacces', retval: -13, truncated: false, threadExec: false, argv: (t, n) => [n, t], filename: (_t, n) => n },
   { name: 'long', retval: 0, truncated: true, threadExec: false, argv: (t) => ['/bin/true', t, ...LONG], filename: () => '/bin/true' },
   { name: 'thread', retval: 0, truncated: false, threadExec: true, argv: (t) => ['/bin/true', t, 'thr'], filename: () => '/bin/true' },
+  {
+    name: 'failed-long', retval: -2, truncated: true, threadExec: false,
+    argv: (t) => [`/nonexistent/maxpro/${t}`, t, ...LONG], filename: (t) => `/nonexistent/maxpro/${t}`,
+  },
+  {
+    name: 'execveat', retval: -2, truncated: false, threadExec: false, execveat: true,
+    argv: (t) => [`maxpro-missing/${t}`, t, 'at'], filename: (t) => `maxpro-missing/${t}`,
+  },
+  {
+    name: 'failed-thread', retval: -2, truncated: false, threadExec: true,
+    argv: (t) => [`/nonexistent/maxpro/${t}`, t, 'thr'], filename: (t) => `/nonexistent/maxpro/${t}`,
+  },
 ];
+const HOOKS: ProcessSyscallHook[] = ['tracepoint', 'tp_btf'];
 
-describe('process probe: exec scenarios', { skip, timeout: 180_000 }, () => {
+for (const hook of HOOKS) describe(`process probe: exec scenarios (${hook})`, { skip, timeout: 180_000 }, () => {
   let driver: ExecDriver;
   let probe: ProcessProbe;
   let run: DriverRun;
   let stats: ProcessProbeStats;
   const execs = new Map<string, ProcessExecEvent[]>(); // by token
-  const prefix = `mpx${process.pid}`;
+  const prefix = `mpx${process.pid}${hook === 'tp_btf' ? 'b' : 't'}`;
 
   before(async () => {
     driver = buildExecDriver();
     probe = createProcessProbe({
+      syscallHook: hook,
       maxArgs: MAX_ARGS,
       maxArgBytes: MAX_ARG_BYTES,
       onEvents: (events: ProcessEvent[]) => {
@@ -60,6 +78,7 @@ describe('process probe: exec scenarios', { skip, timeout: 180_000 }, () => {
         }
       },
     });
+    assert.equal(probe.syscallHook, hook);
     run = await driver.run(COUNT, prefix);
     await sleep(100);
     stats = await probe.close();
@@ -91,7 +110,9 @@ describe('process probe: exec scenarios', { skip, timeout: 180_000 }, () => {
         assert.equal(e.filename, sc.filename(token, driver.noexec));
         assert.equal(e.argsTruncated, sc.truncated, `${sc.name} #${c.index} truncation flag`);
         assert.equal(e.argsFault, false);
-        assert.equal(e.argc, want.length, `${sc.name} #${c.index} argc`);
+        assert.equal(e.flags & PROCESS_FLAG.execveat ? true : false, sc.execveat ?? false, `${sc.name} #${c.index} execveat flag`);
+        // A failed exec's argc is what was walked: the kernel never counted the arguments.
+        assert.equal(e.argc, sc.retval < 0 ? e.args.length : want.length, `${sc.name} #${c.index} argc`);
         if (!sc.truncated) {
           assert.deepEqual(e.args, want);
         } else {
@@ -104,7 +125,9 @@ describe('process probe: exec scenarios', { skip, timeout: 180_000 }, () => {
         }
         if (sc.threadExec) {
           assert.notEqual(e.oldTid, e.pid, 'the exec came from a non-leader thread');
-          assert.equal(e.tid, e.pid, 'after de_thread the thread has the leader pid');
+          assert.ok(e.flags & PROCESS_FLAG.threadExec);
+          // After de_thread a successful exec's thread has the leader pid; a failed one stays where it was.
+          assert.equal(e.tid, sc.retval < 0 ? e.oldTid : e.pid);
         } else {
           assert.equal(e.oldTid, e.pid);
         }
