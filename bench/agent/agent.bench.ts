@@ -71,7 +71,7 @@ async function main(): Promise<void> {
   const load = compileLoad();
   const port = Number(values.port);
   const pinDir = `/sys/fs/bpf/maxpro-bench-${process.pid}`;
-  const args = [join(root, 'bin/maxpro.js'), 'agent', '--listen', `127.0.0.1:${port}`, '--pin-dir', pinDir, ...(values.config ? ['--config', values.config] : [])];
+  const args = [join(root, 'bin/maxpro.js'), 'agent', '--listen', `127.0.0.1:${port}`, '--pin-dir', pinDir, '--no-keep-pinned', ...(values.config ? ['--config', values.config] : [])];
   const agent = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   agent.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });

@@ -345,6 +345,22 @@ static napi_value link_unpin(napi_env env, napi_callback_info info)
 	return NULL;
 }
 
+// linkOpenPinned(path): a link pinned by an earlier process. Destroying the
+// handle closes it; the pin stays until linkUnpin.
+static napi_value link_open_pinned(napi_env env, napi_callback_info info)
+{
+	ARGS(1);
+	char *path = get_string_alloc(env, argv[0]);
+	if (!path)
+		return throw_arg(env, "pin path must be a string");
+	errno = 0;
+	struct bpf_link *l = bpf_link__open(path);
+	int err = errno;
+	free(path);
+	errno = err;
+	return wrap_libbpf_link(env, ad, l, "bpf_link__open", NULL);
+}
+
 // linkDisconnect(link): after an orderly shutdown with pinned links, keep the
 // attachment alive when the handle is destroyed.
 static napi_value link_disconnect(napi_env env, napi_callback_info info)
@@ -376,6 +392,7 @@ void link_register(napi_env env, napi_value exports, struct addon *ad)
 		{ "linkPin", link_pin },
 		{ "linkUnpin", link_unpin },
 		{ "linkDisconnect", link_disconnect },
+		{ "linkOpenPinned", link_open_pinned },
 	};
 	export_fns(env, exports, ad, fns, sizeof(fns) / sizeof(fns[0]));
 }

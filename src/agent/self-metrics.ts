@@ -45,6 +45,7 @@ export function createSelfMetrics(): SelfMetrics {
   });
   obs.observe({ entryTypes: ['gc'] });
   const ncpu = Math.max(1, availableParallelism());
+  const startTimeS = (Date.now() - process.uptime() * 1000) / 1000;
   let lastCpu = process.cpuUsage();
   let lastAt = performance.now();
   let lastPct = 0;
@@ -70,6 +71,7 @@ export function createSelfMetrics(): SelfMetrics {
       const spaces = v8.getHeapSpaceStatistics();
       const q = (p: number): number => (loop.count ? loop.percentile(p) / 1e9 : 0);
       return [
+        { name: 'maxpro_agent_start_time_seconds', type: 'gauge', help: 'Unix time the agent process started: counters without a start time of their own count from it.', unit: 'seconds', samples: [{ labels: {}, value: startTimeS }] },
         { name: 'maxpro_agent_cpu_seconds', type: 'counter', help: 'CPU time used by the agent, by mode.', unit: 'seconds', samples: [
           { labels: { mode: 'user' }, value: cpu.user / 1e6 }, { labels: { mode: 'system' }, value: cpu.system / 1e6 },
         ] },

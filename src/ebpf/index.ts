@@ -9,6 +9,7 @@ export type { ObjectSpec, ConstantValue, LoadOptions } from './object-spec.js';
 export type { BpfObject } from './bpf-object.js';
 export type { Program, UprobeTarget, TcTarget, ProgramStats } from './program.js';
 export type { Link } from './link.js';
+export { openPinnedLink } from './link.js';
 export { BPF_ANY, BPF_EXIST, BPF_NOEXIST } from './bpf-map.js';
 export type { BpfMap } from './bpf-map.js';
 export { createRingBufferReader } from './ringbuf-reader.js';

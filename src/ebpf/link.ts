@@ -51,3 +51,12 @@ export function createLink(handle: LinkHandle, program: string, target: string, 
   };
   return link;
 }
+
+/**
+ * Opens a link pinned by an earlier process (e.g. one that crashed), so this
+ * one can detach it: `unpin()` then `destroy()`. May throw `SyscallError`
+ * (ENOENT: nothing pinned there).
+ */
+export function openPinnedLink(path: string): Link {
+  return createLink(native().linkOpenPinned(path), '', `pinned:${path}`, () => undefined);
+}

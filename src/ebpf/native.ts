@@ -67,6 +67,7 @@ export interface NativeAddon {
   linkPin(l: LinkHandle, path: string): void;
   linkUnpin(l: LinkHandle): void;
   linkDisconnect(l: LinkHandle): void;
+  linkOpenPinned(path: string): LinkHandle;
 
   mapLookup(fd: number, key: Uint8Array, valueOut: Uint8Array, flags: number): boolean;
   mapUpdate(fd: number, key: Uint8Array, value: Uint8Array, flags: number): void;

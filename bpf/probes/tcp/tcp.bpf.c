@@ -154,6 +154,14 @@ struct {
 	__type(value, struct tcp_listener);
 } tcp_listeners SEC(".maps");
 
+/* Written and read by user space only (no program touches it): see struct tcp_meta. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tcp_meta);
+} tcp_meta SEC(".maps");
+
 /* Force BTF for the structs user space decodes (layout test). */
 const struct tcp_conn_event *unused_conn_event __attribute__((unused));
 const struct tcp_signal_event *unused_signal_event __attribute__((unused));

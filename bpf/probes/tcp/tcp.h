@@ -102,6 +102,18 @@ struct tcp_drop_count {
 #define TCP_POLICY_RETRANS (1U << 2) /* closes of connections that retransmitted */
 
 /*
+ * Where the pinned counts come from, pinned beside them and carried across
+ * agent restarts (the single entry of `tcp_meta`): when counting started and
+ * the intervals in which no program counted although the counts went on.
+ */
+struct tcp_meta {
+	__u64 start_wall_ns;    /* Unix time of the first load of these counts; 0: unknown */
+	__u64 gaps;             /* intervals without attached programs */
+	__u64 gap_ns;           /* their known length */
+	__u64 detached_wall_ns; /* Unix time the programs were detached in an orderly way; 0: attached */
+};
+
+/*
  * Which per-connection records reach user space; the agent updates it live
  * (the single entry of the `tcp_policy` array map). Thresholds of 0 are off.
  */

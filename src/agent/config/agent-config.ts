@@ -40,7 +40,7 @@ const queue = {
 export const AGENT_CONFIG_SCHEMA = z.object({
   agent: section(z.object({
     pinDir: z.string().startsWith('/').default('/sys/fs/bpf/maxpro').describe('bpffs directory for pinned programs and maps.'),
-    keepPinned: z.boolean().default(false).describe('Leave pinned maps in place on shutdown.'),
+    keepPinned: z.boolean().default(true).describe('Leave the pinned TCP counts in place on shutdown, so the next start carries them on; false removes every pin.'),
     drainTimeoutMs: z.number().int().min(100).max(300_000).default(5000).describe('SIGTERM: longest time spent draining queues.'),
     nodeName: z.string().min(1).optional(),
   }).strict()),

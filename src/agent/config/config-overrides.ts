@@ -46,6 +46,7 @@ export const FLAG_OVERRIDES: readonly { flag: string; path: string[]; kind: Valu
   { flag: '--listen', path: ['http', 'listen'], kind: 'string' },
   { flag: '--pin-dir', path: ['agent', 'pinDir'], kind: 'string' },
   { flag: '--keep-pinned', path: ['agent', 'keepPinned'], kind: 'bool' },
+  { flag: '--no-keep-pinned', path: ['agent', 'keepPinned'], kind: 'bool' },
   { flag: '--otlp-endpoint', path: ['exporters', 'otlp', 'endpoint'], kind: 'string' },
   { flag: '--remote-write-url', path: ['exporters', 'remoteWrite', 'url'], kind: 'string' },
   { flag: '--no-process', path: ['probes', 'process', 'enabled'], kind: 'bool' },

@@ -2,15 +2,16 @@
 /**
  * Keeps a probe's aggregation map across agent restarts through bpffs.
  *
- * The live map is pinned at `<pinDir>/<map>` right after the probe loads, so
- * its counts survive the agent (a crash included). On the next start the
- * pinned map of the previous run is opened (by loading the probe's object
- * once more with no programs and the pin path set, which makes libbpf reuse
- * the pinned map), its entries are read, and they are carried into the new
- * probe's map: entries the new probe has not created yet are inserted with
- * BPF_NOEXIST (no race with the programs); the few it already created keep
- * the old values as a user-space baseline, added at read time and folded
- * into the map on an orderly shutdown once the programs are detached.
+ * The live map is pinned at `<pinDir>/<map>` once the probe's programs are
+ * attached, so its counts survive the agent (a crash included; the pinned
+ * links of tcp-pins.ts keep the programs counting into it meanwhile). On the
+ * next start the pinned map of the previous run is opened (by loading the
+ * probe's object once more with no programs and the pin path set, which
+ * makes libbpf reuse the pinned map) before the new programs attach. Once the
+ * previous run's programs are detached its entries are read and carried into
+ * the new probe's map, still empty then: entries the map has no room for
+ * keep the old values as a user-space baseline, added at read time and
+ * folded into the map on an orderly shutdown once the programs are detached.
  * Every value is a sequence of u64 counters, so carrying is element-wise.
  */
 import { existsSync, rmSync } from 'node:fs';
@@ -24,7 +25,7 @@ export interface PinnedAggregateStats {
   restored: number;
   /** Of which inserted straight into the new map. */
   inserted: number;
-  /** Of which kept as a user-space baseline (the key existed already). */
+  /** Of which kept as a user-space baseline (no room in the new map). */
   baseline: number;
 }
 
@@ -37,6 +38,13 @@ export interface PinnedAggregates {
   foldBaseline(): void;
   /** Unpins the live map (when the agent does not keep its pins). */
   unpin(): void;
+}
+
+/** The previous run's pinned maps, opened before the new programs attach. */
+export interface PreviousRun {
+  /** Every entry of a map opened by `openPreviousRun` (copies). */
+  entries(mapName: string): [Uint8Array, Uint8Array][];
+  close(): void;
 }
 
 function hex(b: Uint8Array): string {
@@ -52,52 +60,58 @@ export function addU64(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Reads every entry of the map pinned at `path` by loading `objectPath` without programs. */
-function readPinned(objectPath: string, mapName: string, path: string, maxEntries: number): [Uint8Array, Uint8Array][] {
-  const spec = openObjectFile(objectPath, `${mapName}-restore`);
+/**
+ * Opens the maps `<pinDir>/<name>` that exist (of `maps`: name -> max
+ * entries) by loading `objectPath` without programs; undefined when none is
+ * pinned. May throw the load errors of the helper object.
+ */
+export function openPreviousRun(options: { objectPath: string; pinDir: string; maps: Record<string, number> }): PreviousRun | undefined {
+  const present = Object.entries(options.maps).filter(([name]) => existsSync(join(options.pinDir, name)));
+  if (present.length === 0) return undefined;
+  const spec = openObjectFile(options.objectPath, 'pinned-restore');
   let obj: BpfObject;
   try {
     for (const p of spec.programs) spec.setAutoload(p.name, false);
-    spec.setMaxEntries(mapName, maxEntries);
-    spec.setPinPath(mapName, path);
+    for (const [name, maxEntries] of present) {
+      spec.setMaxEntries(name, maxEntries);
+      spec.setPinPath(name, join(options.pinDir, name));
+    }
     obj = spec.load();
   } catch (err) {
     spec.close();
     throw err;
   }
-  try {
-    return [...obj.map(mapName).entries()].map(([k, v]) => [new Uint8Array(k), new Uint8Array(v)]);
-  } finally {
-    obj.close();
-  }
+  const opened = new Set(present.map(([n]) => n));
+  return {
+    entries: (name) => (opened.has(name) ? [...obj.map(name).entries()].map(([k, v]) => [new Uint8Array(k), new Uint8Array(v)]) : []),
+    close: () => obj.close(),
+  };
 }
 
 /**
- * Carries the previous run's pinned `mapName` into `live` and pins `live` in
- * its place. May throw the load errors of the helper object, or
+ * Carries `old` (the previous run's entries) into `live` and pins `live` at
+ * `<pinDir>/<mapName>` in place of the previous pin. Call before the new
+ * programs attach, so every entry goes straight into the map. May throw
  * `SyscallError` when pinning fails.
  */
-export function restoreAndPin(options: { objectPath: string; mapName: string; pinDir: string; live: BpfMap }): PinnedAggregates {
+export function carryAndPin(options: { mapName: string; pinDir: string; live: BpfMap; old: [Uint8Array, Uint8Array][] }): PinnedAggregates {
   const { live, mapName } = options;
   const path = join(options.pinDir, mapName);
   const baseline = new Map<string, { key: Uint8Array; value: Uint8Array }>();
   const stats: PinnedAggregateStats = { restored: 0, inserted: 0, baseline: 0 };
-  if (existsSync(path)) {
-    const old = readPinned(options.objectPath, mapName, path, live.maxEntries);
-    // A bpffs pin is a file: unlinking it drops the pin (the map goes with its last reference).
-    rmSync(path, { force: true });
-    for (const [key, value] of old) {
-      stats.restored++;
-      try {
-        live.update(key, value, BPF_NOEXIST);
-        stats.inserted++;
-      } catch {
-        // Created by the new programs in the meantime (or the map is full): keep it in user space.
-        baseline.set(hex(key), { key, value });
-        stats.baseline++;
-      }
+  for (const [key, value] of options.old) {
+    stats.restored++;
+    try {
+      live.update(key, value, BPF_NOEXIST);
+      stats.inserted++;
+    } catch {
+      // The map is full (a smaller maxAggregates than before): keep it in user space.
+      baseline.set(hex(key), { key, value });
+      stats.baseline++;
     }
   }
+  // A bpffs pin is a file: unlinking it drops the pin (the map goes with its last reference).
+  rmSync(path, { force: true });
   live.pin(path);
   return {
     path,
@@ -106,9 +120,13 @@ export function restoreAndPin(options: { objectPath: string; mapName: string; pi
     foldBaseline() {
       for (const { key, value } of baseline.values()) {
         const cur = live.lookup(key);
-        live.update(key, cur ? addU64(cur, value) : value);
+        try {
+          live.update(key, cur ? addU64(cur, value) : value);
+          baseline.delete(hex(key));
+        } catch {
+          // Still no room: the baseline is lost with this process, as the log line at start said.
+        }
       }
-      baseline.clear();
     },
     unpin: () => rmSync(path, { force: true }),
   };

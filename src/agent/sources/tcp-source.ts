@@ -5,9 +5,7 @@
  * lifetime histograms and counters per cgroup, direction and port class),
  * exported through `createTcpMetrics` with the configured labels and cap.
  */
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { createTcpProbe } from '../../probes/tcp/tcp-probe.js';
+import { createTcpProbe, TCP_STREAM_ONLY_PROGRAM } from '../../probes/tcp/tcp-probe.js';
 import type { TcpPolicy } from '../../probes/tcp/tcp-probe.js';
 import type { TcpEvent } from '../../probes/tcp/tcp-event.js';
 import { readTcpAggregates } from '../../probes/tcp/tcp-aggregates.js';
@@ -22,9 +20,12 @@ import type { TcpKernelPolicy } from '../policy/policy-planner.js';
 import type { TcpDemand } from '../../probes/tcp/tcp-demand.js';
 import type { AgentSource, SourceSettings } from './agent-source.js';
 import { bootNsToWallMs } from './boot-clock.js';
-import { addU64, restoreAndPin } from './pinned-aggregates.js';
+import { addU64 } from './pinned-aggregates.js';
 import { programIdOfFd } from './bpf-prog-stats.js';
 import type { PinnedAggregates, PinnedAggregateStats } from './pinned-aggregates.js';
+import { createTcpPins } from './tcp-pins.js';
+import type { TcpCountsMeta } from './tcp-pins.js';
+import type { MetricFamily } from '../../lib/metric-family.js';
 
 export interface TcpSourceOptions {
   policy: TcpKernelPolicy;
@@ -33,9 +34,9 @@ export interface TcpSourceOptions {
   identify(id: number): TcpWorkload;
   /** Labels and series cap of the aggregate metrics. */
   metrics: SourceSettings['tcpMetrics'];
-  /** bpffs directory: the aggregate map is pinned there and carried across restarts. None: no pinning. */
+  /** bpffs directory: the aggregate map, programs and links are pinned there and carried across restarts (tcp-pins.ts). None: no pinning. */
   pinDir?: string;
-  /** Read at unload: leave the pinned map in place. */
+  /** Read at unload: leave the pinned map in place (the programs are detached either way). */
   keepPinned?(): boolean;
   /** Warnings (restore problems). */
   log?(line: string): void;
@@ -119,29 +120,18 @@ export function createTcpSource(options: TcpSourceOptions): TcpSource {
   let events = 0;
   let policy = options.policy;
   let live: TcpDemand | undefined;
+  const pins = createTcpPins({ ...(options.pinDir ? { pinDir: options.pinDir } : {}), objectPath: bpfObjectPath('tcp'), ...(options.log ? { log: options.log } : {}) });
   const probe = createTcpProbe({
     policy: toTcpPolicy(policy),
     onEvent: (e) => {
       events++;
       options.emit(tcpToAgentEvent(e));
     },
+    beforeAttach: (obj) => pins.beforeAttach(obj),
   });
-  let pinned: PinnedAggregates | undefined;
-  if (options.pinDir) {
-    try {
-      pinned = restoreAndPin({ objectPath: bpfObjectPath('tcp'), mapName: 'tcp_aggs', pinDir: options.pinDir, live: probe.object.map('tcp_aggs') });
-      // Programs too, so `bpftool prog show pinned <pinDir>/tcp_prog_<name>` finds them.
-      for (const [name, prog] of probe.object.programs) {
-        const path = join(options.pinDir, `tcp_prog_${name}`);
-        rmSync(path, { force: true });
-        prog.pin(path);
-      }
-      const st = pinned.stats();
-      if (st.restored) options.log?.(`tcp: carried ${st.restored} aggregate(s) over from ${pinned.path} (${st.baseline} held in user space)`);
-    } catch (err) {
-      options.log?.(`tcp: aggregates not pinned (counts restart from zero next time): ${err instanceof Error ? err.message : String(err)}`);
-    }
-  }
+  // The stream-only program's link comes and goes with the policy: it is not one that must outlive the agent.
+  pins.afterAttach(probe.object, probe.object.links.filter((l) => l.program !== TCP_STREAM_ONLY_PROGRAM));
+  const pinned = pins.aggregates();
   // The pinned baseline keeps counters monotonic across agent restarts.
   const aggregates = (): TcpAggregate[] => readWithBaseline(probe.object.map('tcp_aggs'), pinned);
   const metricsFor = (m: SourceSettings['tcpMetrics']): TcpMetrics => createTcpMetrics({
@@ -179,7 +169,7 @@ export function createTcpSource(options: TcpSourceOptions): TcpSource {
       }
       return { runTimeNs: Number(runTimeNs), runCount: Number(runCount) };
     },
-    metrics: () => metrics.collect(),
+    metrics: () => [...metrics.collect(), ...countsMetaFamilies(pins.meta())],
     flush: () => probe.flush(),
     reconfigure(s: SourceSettings) {
       policy = s.tcp;
@@ -198,15 +188,17 @@ export function createTcpSource(options: TcpSourceOptions): TcpSource {
       if (was.stream !== now.stream) options.log?.(`tcp: kernel stream ${now.stream ? 'on for live-stream subscribers' : 'off: back to the policy\'s settings'}`);
     },
     async unload() {
-      if (pinned && options.keepPinned?.()) {
-        // Detach first so nothing counts while the baseline is folded in; the pin keeps the map.
-        for (const l of [...probe.object.links]) l.destroy();
-        pinned.foldBaseline();
-      } else if (pinned) {
-        pinned.unpin();
-        for (const name of probe.object.programs.keys()) rmSync(join(options.pinDir!, `tcp_prog_${name}`), { force: true });
-      }
+      pins.release(probe.object, options.keepPinned?.() ?? false);
       await probe.close();
     },
   };
+}
+
+/** Where the TCP counts start and where they have gaps, so a reader can tell a reset or a gap from a quiet spell. */
+export function countsMetaFamilies(m: TcpCountsMeta): MetricFamily[] {
+  return [
+    { name: 'maxpro_tcp_counts_start_time_seconds', type: 'gauge', unit: 'seconds', help: 'Unix time the TCP counters started from zero (carried across agent restarts while the pins are kept).', samples: [{ labels: {}, value: m.startTimeMs / 1000 }] },
+    { name: 'maxpro_tcp_count_gaps', type: 'counter', help: 'Intervals in which no TCP program counted although the counters went on (agent restarts, reloads that turned the probe off).', samples: [{ labels: {}, value: m.gaps }] },
+    { name: 'maxpro_tcp_count_gap_seconds', type: 'counter', unit: 'seconds', help: 'Known length of those intervals.', samples: [{ labels: {}, value: m.gapSeconds }] },
+  ];
 }

@@ -24,7 +24,8 @@ FLAGS:
   --config FILE            YAML configuration (see docs/config.schema.json)
   --listen HOST:PORT       HTTP endpoints (default 127.0.0.1:9464)
   --pin-dir DIR            bpffs directory (default /sys/fs/bpf/maxpro)
-  --keep-pinned            leave pinned maps in place on shutdown
+  --no-keep-pinned         remove the pinned TCP counts on shutdown (by default
+                           they stay, so the next start carries them on)
   --otlp-endpoint URL      OTLP/HTTP base URL (enables OTLP export)
   --remote-write-url URL   Prometheus remote-write URL (enables it)
   --no-process             do not run the process probe
@@ -45,13 +46,13 @@ export function agentConfigSources(argv: string[]): ConfigSources {
     args: argv,
     strict: true,
     options: {
-      config: { type: 'string', short: 'c' }, listen: { type: 'string' }, 'pin-dir': { type: 'string' }, 'keep-pinned': { type: 'boolean' },
+      config: { type: 'string', short: 'c' }, listen: { type: 'string' }, 'pin-dir': { type: 'string' }, 'keep-pinned': { type: 'boolean' }, 'no-keep-pinned': { type: 'boolean' },
       'otlp-endpoint': { type: 'string' }, 'remote-write-url': { type: 'string' }, 'no-process': { type: 'boolean' }, 'no-tcp': { type: 'boolean' },
     },
   });
   const flags: Record<string, string> = {};
   for (const k of ['listen', 'pin-dir', 'otlp-endpoint', 'remote-write-url'] as const) if (values[k] !== undefined) flags[`--${k}`] = values[k];
-  for (const k of ['keep-pinned', 'no-process', 'no-tcp'] as const) if (values[k]) flags[`--${k}`] = 'true';
+  for (const k of ['keep-pinned', 'no-keep-pinned', 'no-process', 'no-tcp'] as const) if (values[k]) flags[`--${k}`] = 'true';
   return { ...(values.config ? { file: values.config } : {}), flags };
 }
 

@@ -54,6 +54,12 @@ export interface TcpProbeOptions {
   intervalMs?: number;
   /** The compiled object. Default bpf/.output/tcp.bpf.o. */
   objectPath?: string;
+  /**
+   * Called with the object loaded and set up, just before its programs
+   * attach (e.g. to detach a previous instance's pinned programs first and
+   * carry its counts). What it throws fails the load.
+   */
+  beforeAttach?(object: BpfObject): void;
 }
 
 export interface TcpProbeStats {
@@ -118,6 +124,8 @@ const PROGRAMS = [
  * would add a run to every RST-closed connection.
  */
 const STREAM_ONLY = 'tcp__receive_reset';
+/** The program attached only while the policy streams (its link comes and goes with `setPolicy`). */
+export const TCP_STREAM_ONLY_PROGRAM = STREAM_ONLY;
 
 const POLICY_STREAM = 1, POLICY_FAILED = 2, POLICY_RETRANS = 4;
 
@@ -216,6 +224,7 @@ export function createTcpProbe(options: TcpProbeOptions = {}): TcpProbe {
         });
       },
     });
+    options.beforeAttach?.(obj);
     for (const p of PROGRAMS) if (p !== STREAM_ONLY || options.policy?.stream) obj.program(p).attachTrace();
   } catch (err) {
     void reader?.close();

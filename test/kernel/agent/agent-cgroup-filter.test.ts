@@ -42,7 +42,7 @@ describe('agent: cgroup allow and deny lists in the process probe', { skip, time
   const prog = `mxcgf${process.pid % 100000}`;
 
   const config = (policy: string[]): AgentConfig => parseConfigText([
-    'agent:', `  pinDir: /sys/fs/bpf/maxpro-agent-cgf-${process.pid}`,
+    'agent:', `  pinDir: /sys/fs/bpf/maxpro-agent-cgf-${process.pid}`, '  keepPinned: false',
     'probes:', '  tcp: { enabled: false }',
     'http:', '  listen: 127.0.0.1:0', '  pprof: false',
     'workloads:', `  - cgroup: ${base}/a`, '    labels: { app: kept }',

@@ -127,7 +127,7 @@ describe('agent: pod metadata from the cluster in labels, selectors and the kern
     });
     await new Promise<void>((r) => rx.listen(0, '127.0.0.1', r));
     configText = [
-      'agent:', `  pinDir: /sys/fs/bpf/maxpro-agent-k8s-${process.pid}`, `  nodeName: ${NODE}`,
+      'agent:', `  pinDir: /sys/fs/bpf/maxpro-agent-k8s-${process.pid}`, '  keepPinned: false', `  nodeName: ${NODE}`,
       'kubernetes:', `  kubeconfig: ${cp.kubeconfig}`,
       'probes:', '  tcp: { enabled: true }',
       'http:', '  listen: 127.0.0.1:0', '  pprof: false',

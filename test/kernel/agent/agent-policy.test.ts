@@ -30,7 +30,7 @@ interface StreamLine { name: string; probe: string; cgroupId: number; fields: Re
 function config(base: string, pinDir: string, thresholdMs: number): AgentConfig {
   return parseConfigText([
     'agent:',
-    `  pinDir: ${pinDir}`,
+    `  pinDir: ${pinDir}`, '  keepPinned: false',
     'probes:',
     '  process: { enabled: false }',
     '  tcp: { enabled: true }',

@@ -28,7 +28,7 @@ describe('agent policy with the process probe', { skip: kernelSkip() }, () => {
     copyFileSync('/bin/false', join(dir, bad));
     execFileSync('chmod', ['+x', join(dir, ok), join(dir, bad)]);
     const config = parseConfigText([
-      'agent:', `  pinDir: /sys/fs/bpf/maxpro-agent-proc-${process.pid}`,
+      'agent:', `  pinDir: /sys/fs/bpf/maxpro-agent-proc-${process.pid}`, '  keepPinned: false',
       'probes:', '  tcp: { enabled: false }',
       'http:', '  listen: 127.0.0.1:0', '  pprof: false',
       'redaction:', '  extraPatterns: ["hunter[0-9]+"]',

@@ -19,7 +19,7 @@ describe('reload keeps counters and counts refusals', { skip: kernelSkip() }, ()
   const bin = `mxrl${process.pid % 100000}`;
   const pinDir = `/sys/fs/bpf/maxpro-reload-counters-${process.pid}`;
   const text = (rule: string): string => [
-    'agent:', `  pinDir: ${pinDir}`,
+    'agent:', `  pinDir: ${pinDir}`, '  keepPinned: false',
     'probes:', '  tcp: { enabled: false }',
     'http:', '  listen: 127.0.0.1:0', '  pprof: false',
     'policy:', '  default: drop', '  rules:',

@@ -75,7 +75,7 @@ describe('trace exec records, attached and local, and the agent\'s OTLP export',
     });
     await new Promise<void>((r) => rx.listen(0, '127.0.0.1', r));
     const config = parseConfigText([
-      'agent:', `  pinDir: /sys/fs/bpf/maxpro-records-test-${process.pid}`,
+      'agent:', `  pinDir: /sys/fs/bpf/maxpro-records-test-${process.pid}`, '  keepPinned: false',
       'probes:', '  tcp: { enabled: false }',
       'http:', '  listen: 127.0.0.1:0', '  pprof: false',
       'exporters:', '  otlp:', '    enabled: true', `    endpoint: http://127.0.0.1:${(rx.address() as AddressInfo).port}`,

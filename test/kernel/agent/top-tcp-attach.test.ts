@@ -49,7 +49,7 @@ describe('top tcp attached to a running agent', { skip: kernelSkip() }, () => {
     // The cgroup exists before the agent's first cgroup scan, so its workload name is stable.
     cg = createTestCgroup();
     const config = parseConfigText([
-      'agent:', `  pinDir: /sys/fs/bpf/maxpro-top-attach-test-${process.pid}`,
+      'agent:', `  pinDir: /sys/fs/bpf/maxpro-top-attach-test-${process.pid}`, '  keepPinned: false',
       'http:', '  listen: 127.0.0.1:0', '  pprof: false',
       'probes:', '  process:', '    enabled: false',
     ].join('\n'), 'top-attach.yaml').config;

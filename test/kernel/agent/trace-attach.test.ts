@@ -70,7 +70,7 @@ describe('trace commands attached to a running agent', { skip: skipReason() }, (
     // Nothing is exported but slow handshakes: the planner keeps the TCP stream off (a threshold only),
     // and execs are dropped by policy, with a predicate so that no cgroup filter drops them in the kernel.
     const config = parseConfigText([
-      'agent:', `  pinDir: /sys/fs/bpf/maxpro-attach-test-${process.pid}`,
+      'agent:', `  pinDir: /sys/fs/bpf/maxpro-attach-test-${process.pid}`, '  keepPinned: false',
       'http:', '  listen: 127.0.0.1:0', '  pprof: false',
       'policy:', '  default: keep', '  rules:',
       '    - name: slow-tcp', '      when: tcp.connect.latency > 10s', '      action: keep',

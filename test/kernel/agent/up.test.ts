@@ -19,7 +19,7 @@ describe('maxpro up', { skip: kernelSkip() }, () => {
     const port = await freePort();
     const child = spawn(process.execPath, [BIN, 'up', '--listen', `127.0.0.1:${port}`, '--collector-port', '0', '--data-dir', join(dir, 'data'), '--interval', '1'], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, MAXPRO_PIN_DIR: `/sys/fs/bpf/maxpro-up-test-${process.pid}` },
+      env: { ...process.env, MAXPRO_PIN_DIR: `/sys/fs/bpf/maxpro-up-test-${process.pid}`, MAXPRO_KEEP_PINNED: 'false' },
     });
     let out = '', err = '';
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
