@@ -6,11 +6,11 @@
  * and drains every queue on shutdown within a deadline.
  */
 import { existsSync, readdirSync, rmdirSync } from 'node:fs';
-import { createRedactor } from '../enrich/redaction.js';
+import { createRedactor, createRedactorHandle } from '../enrich/redaction.js';
 import { createK8sMetadata } from '../enrich/k8s-metadata.js';
 import type { K8sMetadata } from '../enrich/k8s-metadata.js';
 import { ClosedError } from '../lib/errors.js';
-import type { Redactor } from '../enrich/redaction.js';
+import type { RedactorHandle } from '../enrich/redaction.js';
 import { enableBpfStats, ensurePinDir } from '../ebpf/index.js';
 import type { BpfStatsHandle } from '../ebpf/index.js';
 import type { MetricFamily } from '../lib/metric-family.js';
@@ -108,7 +108,8 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     })
     : undefined;
   const labeler: WorkloadLabeler = createWorkloadLabeler({ workloads: cfg.workloads, ...(k8s ? { pods: (uid: string) => k8s.lookup(uid) } : {}) });
-  let redactor: Redactor = createRedactor({ extraPatterns: cfg.redaction.extraPatterns });
+  // One handle for every user of the rules (stream, OTLP, the process source): a reload replaces the rules under it.
+  const redactor: RedactorHandle = createRedactorHandle(createRedactor({ extraPatterns: cfg.redaction.extraPatterns }));
   let engine: PolicyEngine = createPolicyEngine(cfg.policy);
   let plan: PushDownPlan = planPushDown(cfg.policy);
   // Cgroup-only selectors go into the kernel lists of the probes that have one (sources' cgroupFilter).
@@ -477,6 +478,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       try {
         const nextEngine = createPolicyEngine(next.policy);
         const nextPlan = planPushDown(next.policy);
+        const nextRedactor = createRedactor({ extraPatterns: next.redaction.extraPatterns });
         // Policy first, then the kernel side, both through the serial manager.
         await manager.run('reload', async () => {
           // The kernel cgroup lists were made for the old rules: open them before the new rules take
@@ -491,7 +493,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
           engine = nextEngine;
           plan = nextPlan;
           labeler.setWorkloads(next.workloads);
-          redactor = createRedactor({ extraPatterns: next.redaction.extraPatterns });
+          redactor.replace(nextRedactor);
         });
         for (const name of manager.loaded()) await manager.reconfigure<SourceSettings>(name, settings(next));
         if (runProbes) {

@@ -1,107 +1,108 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * Removes secrets from command lines and environment-like values before an
- * event reaches any output. Rules are regular expressions: the whole match is
- * replaced by the mask, except capture group 1, which is kept (so
- * `--password=hunter2` becomes `--password=***`). A second list names flags
- * whose *next* argument is a secret (`-p <pw>`).
+ * event reaches any output. The default rules are linear-time scanners
+ * (`secret-values.ts` for values, `secret-args.ts` for program-aware flags
+ * and nested commands); user rules are RE2 patterns (`redaction-pattern.ts`):
+ * the whole match is replaced by the mask, except capture group 1, which is
+ * kept (`(--pin=)\d+` turns `--pin=1234` into `--pin=***`).
+ *
+ * Every cost is linear in the input. A value longer than MAX_REDACTED_VALUE,
+ * or a shell script longer than MAX_REDACTED_SCRIPT, is masked whole rather
+ * than scanned (counted as `oversize`).
  */
 import { InvalidArgumentError } from '../lib/errors.js';
+import { compileRedactionPattern } from './redaction-pattern.js';
+import { planArgs, splitScript } from './secret-args.js';
+import type { ArgAction } from './secret-args.js';
+import { applyRanges, secretRanges } from './secret-values.js';
 
 export const REDACTION_MASK = '***';
+/** Longest value scanned, in UTF-16 units; longer values are masked whole (and counted). */
+export const MAX_REDACTED_VALUE = 64 * 1024;
+/** Longest shell script (`sh -c`) parsed for program-aware rules; longer ones are masked whole (and counted). */
+export const MAX_REDACTED_SCRIPT = 8 * 1024;
 
-/**
- * Default value rules: key=value forms of passwords, tokens, secrets and
- * keys (also in environment assignments and URL queries), credentials in
- * URLs, bearer and basic authorization, AWS access key ids.
- */
-export const DEFAULT_REDACTION_PATTERNS: readonly RegExp[] = [
-  /(\bbearer\s+)[A-Za-z0-9\-._~+/]+=*/gi,
-  /(\bbasic\s+)[A-Za-z0-9+/]{8,}=*/gi,
-  // After the bearer/basic rules, so `Authorization: Bearer x` keeps its scheme.
-  /((?:^|[^A-Za-z0-9])[\w.-]*(?:passw(?:or)?d|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credentials?|auth)[\w.-]*\s*[=:]\s*)(?!(?:bearer|basic)\s)(?:"[^"]*"|'[^']*'|[^\s&;,'"]+)/gi,
-  /(\b[a-z][a-z0-9+.-]*:\/\/[^:/\s@]+:)[^@/\s]+(?=@)/gi,
-  /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/g,
-  /(\b(?:aws_secret_access_key|aws_session_token)\s+)\S+/gi,
-  // A secret flag and its value inside one string, e.g. `sh -c "mysql -p pw"`.
-  /((?:^|\s)(?:-p|--pass(?:word|wd)?|--token|--secret|--api-?key|--client-secret|--auth-token)\s+)(?!\d+(?:\s|$)|[/.~-])[^\s'"]+/gi,
-];
-
-/**
- * Default flags whose next argument is a secret. `-p` is both "password"
- * (mysql, sshpass) and harmless elsewhere (`mkdir -p`, `ssh -p 22`), so its
- * value is masked unless it is a number or looks like a path.
- */
-export const DEFAULT_SECRET_FLAGS: readonly string[] = [
-  '-p', '--password', '--passwd', '--pass', '--token', '--secret', '--api-key', '--apikey',
-  '--access-key', '--secret-key', '--client-secret', '--auth-token', '--bearer', '-token',
-  // `Authorization: Bearer <t>` split into words by a shell.
-  'Bearer', 'bearer', 'Basic',
-];
+const SCRIPT_SYNTAX = /[\s;&|()<>'"\\]/;
 
 export interface RedactorOptions {
-  /** Value rules; default DEFAULT_REDACTION_PATTERNS. Strings are compiled with flags `gi`. */
-  patterns?: readonly (RegExp | string)[];
-  /** Extra value rules added to the defaults. */
-  extraPatterns?: readonly (RegExp | string)[];
-  /** Flags whose next argument is masked; default DEFAULT_SECRET_FLAGS. */
-  secretFlags?: readonly string[];
+  /** Extra RE2 rules added to the defaults (case-insensitive; group 1 is kept). */
+  extraPatterns?: readonly string[];
   mask?: string;
 }
 
 export interface RedactorStats {
   /** Values in which something was masked. */
   redacted: number;
+  /** Values masked whole because they exceeded MAX_REDACTED_VALUE. */
+  oversize: number;
 }
 
 export interface Redactor {
   /** Masks secrets in one value. */
   redact(value: string): string;
-  /** Masks secrets in an argument vector (also flag/value pairs). Returns a new array only when something changed. */
+  /** Masks secrets in an argument vector (program-aware). Returns a new array only when something changed. */
   redactArgs(args: readonly string[]): string[];
   stats(): RedactorStats;
 }
 
-function compile(p: RegExp | string): RegExp {
-  if (typeof p === 'string') {
-    try {
-      return new RegExp(p, 'gi');
-    } catch (err) {
-      throw new InvalidArgumentError(`redaction pattern ${JSON.stringify(p)} is not a valid regular expression`, { cause: err });
-    }
-  }
-  return p.global ? p : new RegExp(p.source, `${p.flags}g`);
+/** A redactor whose rules can be replaced; everyone holding it sees the replacement at once. */
+export interface RedactorHandle extends Redactor {
+  replace(next: Redactor): void;
 }
 
-const PLAIN_VALUE = /^(?:\d+|[/.~].*)$/;
-
-/*
- * What every default rule needs somewhere in a value: a separator, a key-id
- * prefix, an auth scheme or a flag. A value without any of them cannot
- * match the defaults, so the rules are skipped for it (most arguments).
- */
-const DEFAULT_PREFILTER = /[=:@]|AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|bearer|basic|aws_|(?:^|\s)-/i;
-
-/** Creates a redactor. May throw `InvalidArgumentError` for a bad pattern. */
+/** Creates a redactor. May throw `InvalidArgumentError` for a refused pattern. */
 export function createRedactor(options: RedactorOptions = {}): Redactor {
-  const rules = [...(options.patterns ?? DEFAULT_REDACTION_PATTERNS), ...(options.extraPatterns ?? [])].map(compile);
-  const flags = new Set(options.secretFlags ?? DEFAULT_SECRET_FLAGS);
   const mask = options.mask ?? REDACTION_MASK;
-  const prefilter = options.patterns === undefined && (options.extraPatterns ?? []).length === 0 ? DEFAULT_PREFILTER : undefined;
+  const rules = (options.extraPatterns ?? []).map((p) => {
+    try {
+      return compileRedactionPattern(p);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message, { cause: err });
+    }
+  });
   let redacted = 0;
+  let oversize = 0;
 
-  const redact = (value: string): string => {
-    if (prefilter && !prefilter.test(value)) return value;
-    let out = value;
+  const values = (value: string): string => {
+    let out = applyRanges(value, secretRanges(value), mask);
     for (const re of rules) {
       re.lastIndex = 0;
       if (!re.test(out)) continue;
       re.lastIndex = 0;
-      out = out.replace(re, (...m: unknown[]) => {
-        const keep = typeof m[1] === 'string' ? m[1] : '';
-        return `${keep}${mask}`;
-      });
+      out = re.replace(out, (...m: unknown[]) => `${typeof m[1] === 'string' ? m[1] : ''}${mask}`);
     }
+    return out;
+  };
+
+  const script = (s: string, depth: number): string => {
+    // One word and nothing else: a command without arguments, no flag to look at.
+    if (!SCRIPT_SYNTAX.test(s)) return s;
+    let out = '';
+    let pos = 0;
+    for (const words of splitScript(s)) {
+      const actions = new Map<number, ArgAction>();
+      planArgs(words.map((w) => w.text), 0, actions, depth);
+      for (const [i, act] of [...actions].sort((x, y) => x[0] - y[0])) {
+        const w = words[i]!;
+        const replaced = act.kind === 'script' ? script(w.text, depth + 1) : applyRanges(w.text, act.ranges, mask);
+        if (replaced === w.text) continue;
+        // A word with mixed quoting, or a replacement that would need quoting again, is masked whole.
+        const span: readonly [number, number] = w.inner && !/["'\\]/.test(replaced) ? w.inner : [w.start, w.end];
+        out += s.slice(pos, span[0]) + (span === w.inner ? replaced : mask);
+        pos = span[1];
+      }
+    }
+    return pos ? out + s.slice(pos) : s;
+  };
+
+  const redact = (value: string): string => {
+    if (value.length > MAX_REDACTED_VALUE) {
+      oversize++;
+      redacted++;
+      return mask;
+    }
+    const out = values(value);
     if (out !== value) redacted++;
     return out;
   };
@@ -109,22 +110,53 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
   return {
     redact,
     redactArgs(args: readonly string[]): string[] {
+      const actions = new Map<number, ArgAction>();
+      planArgs(args, 0, actions);
       let out: string[] | undefined;
       for (let i = 0; i < args.length; i++) {
         const a = args[i]!;
-        let r = redact(a);
-        const prev = i > 0 ? args[i - 1]! : undefined;
-        if (prev !== undefined && flags.has(prev) && r !== mask && !(prev === '-p' && PLAIN_VALUE.test(a))) {
+        let r: string;
+        if (a.length > MAX_REDACTED_VALUE) {
+          oversize++;
           r = mask;
-          redacted++;
+        } else {
+          const act = actions.get(i);
+          if (act?.kind === 'script' && a.length > MAX_REDACTED_SCRIPT) {
+            oversize++;
+            r = mask;
+          } else {
+            r = act === undefined ? a : act.kind === 'script' ? script(a, 1) : applyRanges(a, act.ranges, mask);
+            r = values(r);
+          }
         }
         if (r !== a) {
+          redacted++;
           out ??= args.slice();
           out[i] = r;
         }
       }
       return out ?? (args as string[]);
     },
-    stats: () => ({ redacted }),
+    stats: () => ({ redacted, oversize }),
+  };
+}
+
+/** A replaceable redactor (for reloads): holders keep the handle, `replace` swaps the rules under it. */
+export function createRedactorHandle(initial: Redactor): RedactorHandle {
+  let cur = initial;
+  // Counts of replaced redactors, so the stats never go down across a reload.
+  let base: RedactorStats = { redacted: 0, oversize: 0 };
+  return {
+    redact: (v) => cur.redact(v),
+    redactArgs: (a) => cur.redactArgs(a),
+    stats() {
+      const s = cur.stats();
+      return { redacted: base.redacted + s.redacted, oversize: base.oversize + s.oversize };
+    },
+    replace(next) {
+      const s = cur.stats();
+      base = { redacted: base.redacted + s.redacted, oversize: base.oversize + s.oversize };
+      cur = next;
+    },
   };
 }

@@ -6,13 +6,12 @@
  */
 import { z } from 'zod';
 import { POLICY_SET_SCHEMA } from '../policy/policy.js';
+import { checkRedactionPattern } from '../../enrich/redaction-pattern.js';
 
+// Redaction patterns run on RE2 (linear time); backtracking-prone or empty-matching ones are refused.
 const regexString = z.string().superRefine((v, ctx) => {
-  try {
-    new RegExp(v);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: `invalid regular expression: ${(err as Error).message}` });
-  }
+  const why = checkRedactionPattern(v);
+  if (why !== undefined) ctx.addIssue({ code: 'custom', message: `redaction pattern ${JSON.stringify(v)}: ${why}` });
 });
 
 const listen = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:9464');

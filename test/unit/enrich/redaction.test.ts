@@ -1,35 +1,50 @@
 // SPDX-License-Identifier: Apache-2.0
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRedactor } from '../../../src/enrich/redaction.js';
+import { createRedactor, createRedactorHandle, MAX_REDACTED_VALUE } from '../../../src/enrich/redaction.js';
+import { checkRedactionPattern } from '../../../src/enrich/redaction-pattern.js';
+import { ORDINARY, PLANTED } from '../../helpers/redaction-scenarios.js';
 
 describe('redaction', () => {
   const r = createRedactor();
-  const cases: { name: string; args: string[]; want: string[] }[] = [
-    { name: '--password=', args: ['mysqld', '--password=hunter2'], want: ['mysqld', '--password=***'] },
-    { name: '-p <pw>', args: ['mysql', '-u', 'root', '-p', 'hunter2'], want: ['mysql', '-u', 'root', '-p', '***'] },
-    { name: '-p with a port or a path is kept', args: ['ssh', '-p', '2222', 'mkdir', '-p', '/tmp/x'], want: ['ssh', '-p', '2222', 'mkdir', '-p', '/tmp/x'] },
-    { name: 'token= in a URL', args: ['curl', 'https://x/api?token=abc123&x=1'], want: ['curl', 'https://x/api?token=***&x=1'] },
-    { name: 'secret= env assignment', args: ['env', 'DB_SECRET=swordfish', 'app'], want: ['env', 'DB_SECRET=***', 'app'] },
-    { name: 'AWS access key id', args: ['aws', 'AKIAIOSFODNN7EXAMPLE'], want: ['aws', '***'] },
-    { name: 'AWS secret key assignment', args: ['AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'], want: ['AWS_SECRET_ACCESS_KEY=***'] },
-    { name: 'bearer token', args: ['curl', '-H', 'Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.abc'], want: ['curl', '-H', 'Authorization: Bearer ***'] },
-    { name: 'URL credentials', args: ['git', 'clone', 'https://user:pa55w0rd@example.com/r.git'], want: ['git', 'clone', 'https://user:***@example.com/r.git'] },
-    { name: 'flag and value inside sh -c', args: ['sh', '-c', 'mysql -u root -p hunter2 db'], want: ['sh', '-c', 'mysql -u root -p *** db'] },
-    { name: 'nothing to hide', args: ['/bin/true', 'a1', 'a2'], want: ['/bin/true', 'a1', 'a2'] },
-  ];
-  for (const c of cases) {
-    test(c.name, () => assert.deepEqual(r.redactArgs(c.args), c.want));
-  }
-  test('configurable rules keep group 1', () => {
-    const x = createRedactor({ patterns: ['(--pin=)\\d+'] });
-    assert.deepEqual(x.redactArgs(['app', '--pin=1234', '--password=kept']), ['app', '--pin=***', '--password=kept']);
+  describe('planted secrets are masked', () => {
+    for (const c of PLANTED) {
+      test(c.name, () => {
+        const got = r.redactArgs(c.args);
+        assert.deepEqual(got, c.want);
+        assert.ok(!got.join(' ').includes(c.secret), got.join(' '));
+      });
+    }
   });
-  test('a bad pattern is refused', () => {
-    assert.throws(() => createRedactor({ patterns: ['('] }), { code: 'MAXPRO_ERR_INVALID_ARGUMENT' });
+  describe('ordinary commands are unchanged', () => {
+    for (const args of ORDINARY) test(args.join(' '), () => assert.deepEqual(r.redactArgs(args), args));
+  });
+  test('extra patterns keep group 1', () => {
+    const x = createRedactor({ extraPatterns: ['(--pin=)\\d+'] });
+    assert.deepEqual(x.redactArgs(['app', '--pin=1234', '--password=pw']), ['app', '--pin=***', '--password=***']);
+  });
+  test('refused patterns: syntax, lookaround, nested quantifiers, empty match', () => {
+    for (const p of ['(', '(?=x)y', '(a)\\1', '(a+)+$', '(?:x*y)*', '([a-z]+=)+z', 'a*', '(x|)']) {
+      assert.notEqual(checkRedactionPattern(p), undefined, p);
+      assert.throws(() => createRedactor({ extraPatterns: [p] }), { code: 'MAXPRO_ERR_INVALID_ARGUMENT' }, p);
+    }
+    for (const p of ['(--pin=)\\d+', 'hunter[0-9]+', '(X-Api-Key: )\\S+', '(?:foo|bar)baz', 'a{2,5}']) assert.equal(checkRedactionPattern(p), undefined, p);
   });
   test('unchanged input is returned as is', () => {
     const a = ['ls', '-l'];
     assert.equal(r.redactArgs(a), a);
+  });
+  test('a value over the budget is masked whole and counted', () => {
+    const x = createRedactor();
+    assert.deepEqual(x.redactArgs(['echo', 'a'.repeat(MAX_REDACTED_VALUE + 1)]), ['echo', '***']);
+    assert.equal(x.stats().oversize, 1);
+  });
+  test('a handle swaps the rules for every holder; stats never go down', () => {
+    const h = createRedactorHandle(createRedactor());
+    const holder = { redactor: h };
+    assert.deepEqual(holder.redactor.redactArgs(['x', 'plant42', '--password=a']), ['x', 'plant42', '--password=***']);
+    h.replace(createRedactor({ extraPatterns: ['plant[0-9]+'] }));
+    assert.deepEqual(holder.redactor.redactArgs(['x', 'plant42']), ['x', '***']);
+    assert.equal(h.stats().redacted, 2);
   });
 });

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: Apache-2.0
+// Scenario tables of redaction, shared by the unit test and the agent's kernel test.
+
+export const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U';
+export const GHP = 'ghp_16C7e42F292c6912E7710c838347Ae178B4a';
+
+/** Planted secrets: the secret text must not survive, and `want` is the exact redacted argv. */
+export const PLANTED: readonly { name: string; args: string[]; want: string[]; secret: string }[] = [
+  { name: '--password=', args: ['mysqld', '--password=hunter2'], want: ['mysqld', '--password=***'], secret: 'hunter2' },
+  { name: 'mysql -p <pw>', args: ['mysql', '-u', 'root', '-p', 'hunter2'], want: ['mysql', '-u', 'root', '-p', '***'], secret: 'hunter2' },
+  { name: 'mysql -pSECRET', args: ['mysql', '-uroot', '-pS3cretPw', 'db'], want: ['mysql', '-uroot', '-p***', 'db'], secret: 'S3cretPw' },
+  { name: 'mysqldump -pSECRET', args: ['/usr/bin/mysqldump', '-pS3cretPw', 'db'], want: ['/usr/bin/mysqldump', '-p***', 'db'], secret: 'S3cretPw' },
+  { name: 'mysql -pSECRET inside sh -c', args: ['sh', '-c', 'mysql -uroot -pS3cretPw db && echo done'], want: ['sh', '-c', 'mysql -uroot -p*** db && echo done'], secret: 'S3cretPw' },
+  { name: 'mysql -p pw inside bash -ec', args: ['bash', '-ec', 'cd /x; mysql -u root -p hunter2 db'], want: ['bash', '-ec', 'cd /x; mysql -u root -p *** db'], secret: 'hunter2' },
+  { name: 'quoted -p inside sh -c', args: ['sh', '-c', "mysql '-pS3cret Pw' db"], want: ['sh', '-c', "mysql '-p***' db"], secret: 'S3cret' },
+  { name: 'numeric password after sshpass -p', args: ['sshpass', '-p', '123456', 'ssh', '-p', '22', 'host'], want: ['sshpass', '-p', '***', 'ssh', '-p', '22', 'host'], secret: '123456' },
+  { name: 'numeric mysql -p', args: ['mysql', '-p', '4242', 'db'], want: ['mysql', '-p', '***', 'db'], secret: '4242' },
+  { name: 'sudo env mysql', args: ['sudo', '-u', 'app', 'env', 'A=1', 'mysql', '-pS3cretPw'], want: ['sudo', '-u', 'app', 'env', 'A=1', 'mysql', '-p***'], secret: 'S3cretPw' },
+  { name: 'curl -u user:pass', args: ['curl', '-u', 'alice:S3cretPw', 'https://x'], want: ['curl', '-u', 'alice:***', 'https://x'], secret: 'S3cretPw' },
+  { name: 'curl --user user:pass', args: ['curl', '--user', 'alice:S3cretPw', 'https://x'], want: ['curl', '--user', 'alice:***', 'https://x'], secret: 'S3cretPw' },
+  { name: 'curl --oauth2-bearer', args: ['curl', '--oauth2-bearer', 'tok123', 'https://x'], want: ['curl', '--oauth2-bearer', '***', 'https://x'], secret: 'tok123' },
+  { name: 'curl cookie header with JWT', args: ['curl', '-H', `Cookie: session=${JWT}; theme=dark`, 'https://x'], want: ['curl', '-H', 'Cookie: session=***; theme=***', 'https://x'], secret: JWT },
+  { name: 'curl -b cookie', args: ['curl', '-b', 'sid=abc123secret', 'https://x'], want: ['curl', '-b', 'sid=***', 'https://x'], secret: 'abc123secret' },
+  { name: '--jwt', args: ['app', '--jwt', JWT], want: ['app', '--jwt', '***'], secret: JWT },
+  { name: '--jwt=', args: ['app', `--jwt=${JWT}`], want: ['app', '--jwt=***'], secret: JWT },
+  { name: 'bare JWT', args: ['app', JWT], want: ['app', '***'], secret: JWT },
+  { name: 'aws configure set secret', args: ['aws', 'configure', 'set', 'aws_secret_access_key', 'wJalrXUtnFEMI/K7MDENG'], want: ['aws', 'configure', 'set', 'aws_secret_access_key', '***'], secret: 'wJalrXUtnFEMI' },
+  { name: 'aws configure set profile secret', args: ['aws', 'configure', 'set', 'profile.p.aws_secret_access_key', 'wJalrXUtnFEMI'], want: ['aws', 'configure', 'set', 'profile.p.aws_secret_access_key', '***'], secret: 'wJalrXUtnFEMI' },
+  { name: 'aws secret in sh -c', args: ['sh', '-c', 'aws configure set aws_secret_access_key wJalrXUtnFEMI'], want: ['sh', '-c', 'aws configure set aws_secret_access_key ***'], secret: 'wJalrXUtnFEMI' },
+  { name: 'redis URL with empty user', args: ['redis-cli', '-u', 'redis://:S3cretPw@cache:6379/0'], want: ['redis-cli', '-u', 'redis://:***@cache:6379/0'], secret: 'S3cretPw' },
+  { name: 'redis-cli -a', args: ['redis-cli', '-a', 'S3cretPw', 'ping'], want: ['redis-cli', '-a', '***', 'ping'], secret: 'S3cretPw' },
+  { name: '/ inside a URL password', args: ['git', 'clone', 'https://bob:pa/ss@example.com/r.git'], want: ['git', 'clone', 'https://bob:***@example.com/r.git'], secret: 'pa/ss' },
+  { name: 'URL credentials', args: ['psql', 'postgres://u:pa55w0rd@db/x'], want: ['psql', 'postgres://u:***@db/x'], secret: 'pa55w0rd' },
+  { name: 'openssl -passin pass:', args: ['openssl', 'rsa', '-in', 'k.pem', '-passin', 'pass:S3cretPw'], want: ['openssl', 'rsa', '-in', 'k.pem', '-passin', 'pass:***'], secret: 'S3cretPw' },
+  { name: 'openssl -k', args: ['openssl', 'enc', '-aes256', '-k', 'S3cretPw'], want: ['openssl', 'enc', '-aes256', '-k', '***'], secret: 'S3cretPw' },
+  { name: 'ghp_ token', args: ['gh', 'auth', 'login', '--with-token', GHP], want: ['gh', 'auth', 'login', '--with-token', '***'], secret: GHP },
+  { name: 'ghp_ token in a header', args: ['curl', '-H', `Authorization: token ${GHP}`], want: ['curl', '-H', 'Authorization: token ***'], secret: GHP },
+  { name: 'vault login s.X', args: ['vault', 'login', 's.AbCdEfGhIjKlMnOpQrStUvWx'], want: ['vault', 'login', '***'], secret: 's.AbCdEfGhIjKlMnOpQrStUvWx' },
+  { name: 'vault login hvs.X', args: ['vault', 'login', 'hvs.CAESIJ3abcdefghijklmnopqrstuvwxyz'], want: ['vault', 'login', '***'], secret: 'hvs.CAESIJ3' },
+  { name: 'vault login password=', args: ['vault', 'login', '-method=userpass', 'username=a', 'password=S3cretPw'], want: ['vault', 'login', '-method=userpass', 'username=a', 'password=***'], secret: 'S3cretPw' },
+  { name: 'docker login -p', args: ['docker', 'login', '-u', 'a', '-p', 'S3cretPw', 'reg.io'], want: ['docker', 'login', '-u', 'a', '-p', '***', 'reg.io'], secret: 'S3cretPw' },
+  { name: 'token= in a URL query', args: ['curl', 'https://x/api?token=abc123&x=1'], want: ['curl', 'https://x/api?token=***&x=1'], secret: 'abc123' },
+  { name: 'secret= env assignment', args: ['env', 'DB_SECRET=swordfish', 'app'], want: ['env', 'DB_SECRET=***', 'app'], secret: 'swordfish' },
+  { name: 'PGPASSWORD', args: ['env', 'PGPASSWORD=swordfish', 'psql'], want: ['env', 'PGPASSWORD=***', 'psql'], secret: 'swordfish' },
+  { name: 'auth= as a word', args: ['app', '--auth=alice:pw9'], want: ['app', '--auth=***'], secret: 'pw9' },
+  { name: 'X-Auth-Token header', args: ['curl', '-H', 'X-Auth-Token: abcdef12'], want: ['curl', '-H', 'X-Auth-Token: ***'], secret: 'abcdef12' },
+  { name: 'JSON password', args: ['curl', '-d', '{"user":"a","password":"S3cret Pw"}'], want: ['curl', '-d', '{"user":"a","password":"***"}'], secret: 'S3cret' },
+  { name: 'AWS access key id', args: ['aws', 'AKIAIOSFODNN7EXAMPLE'], want: ['aws', '***'], secret: 'AKIAIOSFODNN7EXAMPLE' },
+  { name: 'AWS secret key assignment', args: ['AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'], want: ['AWS_SECRET_ACCESS_KEY=***'], secret: 'wJalrXUtnFEMI' },
+  { name: 'bearer token', args: ['curl', '-H', 'Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.abc'], want: ['curl', '-H', 'Authorization: Bearer ***'], secret: 'eyJhbGciOiJIUzI1NiJ9' },
+  { name: 'Bearer split by the shell', args: ['curl', '-H', 'Authorization:', 'Bearer', 'tok'], want: ['curl', '-H', 'Authorization:', 'Bearer', '***'], secret: 'tok' },
+  { name: 'ssh remote command', args: ['ssh', '-p', '2222', 'db1', 'mysql -pS3cretPw'], want: ['ssh', '-p', '2222', 'db1', 'mysql -p***'], secret: 'S3cretPw' },
+  { name: 'kubectl exec --', args: ['kubectl', 'exec', 'pod', '--', 'mysql', '-pS3cretPw'], want: ['kubectl', 'exec', 'pod', '--', 'mysql', '-p***'], secret: 'S3cretPw' },
+  { name: '--db-password', args: ['app', '--db-password', 'S3cretPw'], want: ['app', '--db-password', '***'], secret: 'S3cretPw' },
+  { name: 'smbclient -U user%pass', args: ['smbclient', '-U', 'bob%S3cretPw', '//h/s'], want: ['smbclient', '-U', 'bob%***', '//h/s'], secret: 'S3cretPw' },
+];
+
+/** Ordinary commands: redaction must return them unchanged. */
+export const ORDINARY: readonly string[][] = [
+  ['mkdir', '-p', '-m', '700', 'd'], ['mkdir', '-p', 'd'], ['mkdir', '-p', '/tmp/x'], ['cp', '-p', 'a', 'b'],
+  ['docker', 'run', '-p', '8080:80', 'nginx'], ['docker', 'run', '-p', '127.0.0.1:8080:80/tcp', 'nginx'],
+  ['git', 'log', '--author=alice'], ['curl', '--authority=example.com'], ['az', 'login', '--auth-mode=oidc'],
+  ['ssh', '-p', '2222', 'host'], ['ps', '-p', '1234', '-o', 'pid,comm'], ['tar', '-p', '-xf', 'a.tar'],
+  ['rsync', '-p', 'a', 'b'], ['psql', '-p', '5432', '-h', 'db'], ['mysql', '-P', '3306', '-h', 'db'],
+  ['sh', '-c', 'mkdir -p /tmp/x && cp -p a b'], ['bash', '-c', 'docker run -p 8080:80 nginx'],
+  ['git', 'commit', '--author', 'Alice <a@x>'], ['curl', 'https://example.com:8443/path/@scope/pkg'],
+  ['npm', 'view', '@scope/pkg'], ['ls', '-l', '/etc/passwd'], ['echo', 'basic installation'],
+  ['app', '--token-file', '/run/secrets/t'], ['app', '--password-file=/run/p'], ['env', 'PWD=/home/x', 'ls'],
+  ['psql', '--no-password', 'db'], ['sort', '-k', '2'], ['kubectl', 'get', 'pods', '-o', 'json'],
+  ['mysql', '-p', '--host', 'db'], ['grep', '-r', 'max_tokens=5', '.'], ['http', 'GET', 'https://x/?mode=pass'],
+  ['app', '--secret-name=prod'], ['echo', 'author: alice'], ['/bin/true', 'a1', 'a2'],
+];
