@@ -224,8 +224,8 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
         const src = name === 'process'
           ? createProcessSource({
             maxArgs: cfg.probes.process.maxArgs, maxArgBytes: cfg.probes.process.maxArgBytes, emit, ...(k8s ? { k8s } : {}),
-            // Through the variable: a reload's new redactor applies from the next event.
-            redaction: { redact: (v) => redactor.redact(v), redactArgs: (a) => redactor.redactArgs(a), stats: () => redactor.stats() },
+            // The handle: a reload's new rules apply from the next event.
+            redaction: redactor,
             onError: (err) => log(`process probe: ${String(err)}`), onNotice: log,
           })
           : (tcpSource = createTcpSource({

@@ -68,7 +68,7 @@ export function checkRedactionPattern(p: string): string | undefined {
   try {
     re = new RE2(p, 'iu');
   } catch (err) {
-    return `not a pattern the linear-time engine (RE2) accepts: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}` +
+    return `invalid regular expression for the linear-time engine (RE2): ${(err as Error).message.replace(/^Invalid regular expression: /, '')}` +
       ' (lookaround and backreferences are not supported)';
   }
   const nested = nestedQuantifier(p);
