@@ -9,10 +9,14 @@
  *
  * Every cost is linear in the input. A value longer than MAX_REDACTED_VALUE,
  * or a shell script longer than MAX_REDACTED_SCRIPT, is masked whole rather
- * than scanned (counted as `oversize`).
+ * than scanned (counted as `oversize`). User patterns are tested on every
+ * value (one DFA pass), but match positions are searched in at most
+ * MATCH_SCAN_BUDGET characters per argv; a matching value past that, or
+ * with more than MAX_MATCHES matches, is masked whole (`overmatched`).
  */
 import { InvalidArgumentError } from '../lib/errors.js';
-import { compileRedactionPattern } from './redaction-pattern.js';
+import { compileRedactionRules, MATCH_SCAN_BUDGET } from './redaction-pattern.js';
+import type { RedactionRules, ScanBudget } from './redaction-pattern.js';
 import { planArgs, splitScript } from './secret-args.js';
 import type { ArgAction } from './secret-args.js';
 import { applyRanges, secretRanges } from './secret-values.js';
@@ -26,7 +30,7 @@ export const MAX_REDACTED_SCRIPT = 8 * 1024;
 const SCRIPT_SYNTAX = /[\s;&|()<>'"\\]/;
 
 export interface RedactorOptions {
-  /** Extra RE2 rules added to the defaults (case-insensitive; group 1 is kept). */
+  /** Extra RE2-syntax rules added to the defaults (case-insensitive; group 1 is kept). */
   extraPatterns?: readonly string[];
   mask?: string;
 }
@@ -34,8 +38,10 @@ export interface RedactorOptions {
 export interface RedactorStats {
   /** Values in which something was masked. */
   redacted: number;
-  /** Values masked whole because they exceeded MAX_REDACTED_VALUE. */
+  /** Values masked whole because they exceeded MAX_REDACTED_VALUE (or a script MAX_REDACTED_SCRIPT). */
   oversize: number;
+  /** Values masked whole because a user pattern matched past the argv's scan budget or too often. */
+  overmatched: number;
 }
 
 export interface Redactor {
@@ -54,25 +60,23 @@ export interface RedactorHandle extends Redactor {
 /** Creates a redactor. May throw `InvalidArgumentError` for a refused pattern. */
 export function createRedactor(options: RedactorOptions = {}): Redactor {
   const mask = options.mask ?? REDACTION_MASK;
-  const rules = (options.extraPatterns ?? []).map((p) => {
-    try {
-      return compileRedactionPattern(p);
-    } catch (err) {
-      throw new InvalidArgumentError((err as Error).message, { cause: err });
-    }
-  });
+  let rules: RedactionRules;
+  try {
+    rules = compileRedactionRules(options.extraPatterns ?? []);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message, { cause: err });
+  }
   let redacted = 0;
   let oversize = 0;
+  let overmatched = 0;
 
-  const values = (value: string): string => {
-    let out = applyRanges(value, secretRanges(value), mask);
-    for (const re of rules) {
-      re.lastIndex = 0;
-      if (!re.test(out)) continue;
-      re.lastIndex = 0;
-      out = re.replace(out, (...m: unknown[]) => `${typeof m[1] === 'string' ? m[1] : ''}${mask}`);
-    }
-    return out;
+  const values = (value: string, budget: ScanBudget): string => {
+    const out = applyRanges(value, secretRanges(value), mask);
+    const user = rules.apply(out, mask, budget);
+    if (user !== undefined) return user;
+    // Too many matches, or past the argv's budget for finding them: the whole value goes.
+    overmatched++;
+    return mask;
   };
 
   const script = (s: string, depth: number): string => {
@@ -102,7 +106,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
       redacted++;
       return mask;
     }
-    const out = values(value);
+    const out = values(value, { chars: MATCH_SCAN_BUDGET });
     if (out !== value) redacted++;
     return out;
   };
@@ -112,6 +116,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     redactArgs(args: readonly string[]): string[] {
       const actions = new Map<number, ArgAction>();
       planArgs(args, 0, actions);
+      const budget = { chars: MATCH_SCAN_BUDGET };
       let out: string[] | undefined;
       for (let i = 0; i < args.length; i++) {
         const a = args[i]!;
@@ -126,7 +131,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
             r = mask;
           } else {
             r = act === undefined ? a : act.kind === 'script' ? script(a, 1) : applyRanges(a, act.ranges, mask);
-            r = values(r);
+            r = values(r, budget);
           }
         }
         if (r !== a) {
@@ -137,7 +142,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
       }
       return out ?? (args as string[]);
     },
-    stats: () => ({ redacted, oversize }),
+    stats: () => ({ redacted, oversize, overmatched }),
   };
 }
 
@@ -145,17 +150,15 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
 export function createRedactorHandle(initial: Redactor): RedactorHandle {
   let cur = initial;
   // Counts of replaced redactors, so the stats never go down across a reload.
-  let base: RedactorStats = { redacted: 0, oversize: 0 };
+  let base: RedactorStats = { redacted: 0, oversize: 0, overmatched: 0 };
+  const sum = (s: RedactorStats): RedactorStats =>
+    ({ redacted: base.redacted + s.redacted, oversize: base.oversize + s.oversize, overmatched: base.overmatched + s.overmatched });
   return {
     redact: (v) => cur.redact(v),
     redactArgs: (a) => cur.redactArgs(a),
-    stats() {
-      const s = cur.stats();
-      return { redacted: base.redacted + s.redacted, oversize: base.oversize + s.oversize };
-    },
+    stats: () => sum(cur.stats()),
     replace(next) {
-      const s = cur.stats();
-      base = { redacted: base.redacted + s.redacted, oversize: base.oversize + s.oversize };
+      base = sum(cur.stats());
       cur = next;
     },
   };

@@ -93,11 +93,16 @@ const SCHEMES = ['bearer', 'basic', 'token', 'digest'];
 /** Masks each cookie value in `name=v; name2=v2` between `from` and `to`. */
 export function cookieRanges(s: string, from: number, to: number, out: MaskRange[]): void {
   let i = from;
+  // The next `;` is searched again only once passed, so the scan stays linear without any `;`.
+  let semi = -1;
   while (i < to) {
     const eq = s.indexOf('=', i);
     if (eq < 0 || eq >= to) return;
-    let end = s.indexOf(';', eq + 1);
-    if (end < 0 || end > to) end = to;
+    if (semi !== to && semi <= eq) {
+      semi = s.indexOf(';', eq + 1);
+      if (semi < 0 || semi > to) semi = to;
+    }
+    const end = semi;
     let e = end;
     while (e > eq + 1 && isSpace(s.charCodeAt(e - 1))) e--;
     if (e > eq + 1) out.push([eq + 1, e]);

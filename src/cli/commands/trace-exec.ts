@@ -43,7 +43,7 @@ ${EVENT_SOURCE_HELP}
   --ancestry-depth N   parents to resolve (default 8)
   --max-args N         arguments kept per exec (default 128, at most 1024)
   --max-arg-bytes N    argument bytes kept per exec (default 4096, at most 32768)
-  --redact REGEX       an extra redaction rule (repeatable); group 1 is kept
+  --redact REGEX       an extra redaction rule (RE2 syntax, repeatable); group 1 is kept
   --kubeconfig PATH    pod metadata from this cluster (default: in-cluster account)
   --duration SEC       stop after SEC seconds
   -v, --verbose        print the verifier log when loading fails

@@ -10,6 +10,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { randomBytes } from 'node:crypto';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { kernelSkip, sleep, waitFor } from '../../helpers/kernel.js';
 import { main } from '../../../src/cli/main.js';
 import { createProcessPipeline } from '../../../src/agent/process-pipeline.js';
@@ -36,14 +39,19 @@ describe('redaction end to end', { skip, timeout: 60_000 }, () => {
       password: `pw${rnd()}`, dashP: `pp${rnd()}`, token: `tk${rnd()}`, env: `ev${rnd()}`, bearer: `br${rnd()}`,
       failed: `fx${rnd()}`, url: `ur${rnd()}`, shell: `sh${rnd()}`, akia,
     };
+    // `-p` is a password for mysql and its tools only: a copy of /bin/true named mysql.
+    const dir = mkdtempSync(join(tmpdir(), 'maxpro-redact-'));
+    const mysql = join(dir, 'mysql');
+    copyFileSync('/bin/true', mysql);
+    chmodSync(mysql, 0o755);
     const commands: [string, string[]][] = [
       ['/bin/true', [marker, `--password=${secrets.password}`]],
-      ['/bin/true', [marker, '-u', 'root', '-p', secrets.dashP]],
+      [mysql, [marker, '-u', 'root', '-p', secrets.dashP]],
       ['/bin/true', [marker, `https://api.example.com/v1?token=${secrets.token}&page=2`]],
       ['/usr/bin/env', [`DB_SECRET=${secrets.env}`, '/bin/true', marker]],
       ['/bin/true', [marker, secrets.akia]],
       ['/bin/sh', ['-c', `/bin/true ${marker} Authorization: Bearer ${secrets.bearer}`]],
-      ['/bin/sh', ['-c', `/bin/true ${marker} -p ${secrets.shell}`]],
+      ['/bin/sh', ['-c', `${mysql} ${marker} -p ${secrets.shell}`]],
       ['/nonexistent/maxpro-redact', [marker, `--token=${secrets.failed}`]],
       ['/bin/true', [marker, `postgres://app:${secrets.url}@db:5432/x`]],
     ];
@@ -82,7 +90,7 @@ describe('redaction end to end', { skip, timeout: 60_000 }, () => {
       'OTLP protobuf': Buffer.from(encodeExportRequest('logs', otlp, 'protobuf')).toString('latin1'),
       'OTLP JSON': Buffer.from(encodeExportRequest('logs', otlp, 'json')).toString('utf8'),
     };
-    // Each command exec'd once, /usr/bin/env and the two shells exec /bin/true again.
+    // Each command exec'd once, /usr/bin/env and the two shells exec their command again.
     const expected = commands.length + 3;
     assert.ok(execsWithMarker() >= expected, `pipeline saw ${execsWithMarker()} marked execs`);
     assert.ok(json.text().split('\n').filter((l) => l.includes(marker)).length >= expected, 'JSON stream carries the events');
@@ -95,5 +103,6 @@ describe('redaction end to end', { skip, timeout: 60_000 }, () => {
       }
     }
     assert.ok(stats.redacted >= commands.length, `redacted ${stats.redacted}`);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
