@@ -32,7 +32,9 @@ build_kubernetes() {
   local v="$KUBERNETES_VERSION" minor out work gomod
   minor="$(echo "$v" | cut -d. -f2)"
   out="$(scratch "$FUNCNAME")"; work="$out/src"; mkdir -p "$work"
-  gomod="$(go mod download -json "k8s.io/kubernetes@v$v" | jq -r .GoMod)"
+  # The path of the downloaded go.mod, from go's JSON (no jq on a fresh machine).
+  gomod="$(go mod download -json "k8s.io/kubernetes@v$v" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p')"
+  [ -f "$gomod" ] || { log "go mod download k8s.io/kubernetes@v$v gave no go.mod"; exit 1; }
   (
     cd "$work"
     go mod init maxpro.local/k8stools >/dev/null 2>&1

@@ -10,8 +10,9 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 
 # Needed to build and run MaxPro.
 RUNTIME_PACKAGES=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config make g++ iproute2)
-# Needed by the test suite and benchmarks: real peers and real Prometheus.
-TEST_PACKAGES=(bpftrace libbpf-tools prometheus linux-perf nftables procps)
+# Needed by the test suite and benchmarks: real peers and real Prometheus; openssl makes the test
+# control plane's certificates.
+TEST_PACKAGES=(bpftrace libbpf-tools prometheus linux-perf nftables procps openssl)
 
 packages=("${RUNTIME_PACKAGES[@]}")
 if [ "${MAXPRO_SETUP_TEST_DEPS:-1}" = 1 ]; then packages+=("${TEST_PACKAGES[@]}"); fi
