@@ -229,7 +229,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
             onError: (err) => log(`process probe: ${String(err)}`), onNotice: log,
           })
           : (tcpSource = createTcpSource({
-            policy: s.tcp, metrics: s.tcpMetrics, emit, identify: (id) => labeler.identity(id),
+            policy: s.tcp, metrics: s.tcpMetrics, emit, identify: (id) => ({ ...labeler.identity(id), labels: labeler.labels(id) }),
             ...(pinDirReady ? { pinDir: cfg.agent.pinDir } : {}), keepPinned: () => cfg.agent.keepPinned, log,
           }));
         if (src === tcpSource && stream.tcpDemand()) tcpSource.setLiveDemand(stream.tcpDemand());

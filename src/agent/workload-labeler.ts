@@ -22,6 +22,8 @@ export interface WorkloadLabeler {
    * the `workloads` namespace and the path; empty strings where unknown.
    */
   identity(cgroupId: number): WorkloadIdentity;
+  /** The labels selectors see for a cgroup: its pod's, and those of the `workloads` prefixes it lies under. */
+  labels(cgroupId: number): Readonly<Record<string, string>>;
   /** Replaces the static workload table (reload). */
   setWorkloads(w: AgentConfig['workloads']): void;
   /** The subject of a cgroup path under the current workload table (no comm/exe). */
@@ -114,6 +116,7 @@ export function createWorkloadLabeler(options: WorkloadLabelerOptions): Workload
       return { ...base, attributes: { ...base.attributes, comm, ...(exe ? { exe } : {}) } };
     },
     identity: (id) => lookup(id).identity,
+    labels: (id) => lookup(id).base.labels,
     pathSubject: (path) => pathSubject(path, table, pods),
     setWorkloads(w) {
       table = w;

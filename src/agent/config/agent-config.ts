@@ -17,6 +17,8 @@ const regexString = z.string().superRefine((v, ctx) => {
 const listen = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:9464');
 
 // The labels of `createTcpMetrics` (probes/tcp/tcp-metrics.ts); `direction` is always present.
+// A Kubernetes label key: an optional DNS-subdomain prefix and a name of up to 63 characters.
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const TCP_METRIC_LABELS = ['cgroup', 'container', 'pod', 'namespace', 'port_class'] as const;
 
 /**
@@ -56,6 +58,10 @@ export const AGENT_CONFIG_SCHEMA = z.object({
           .describe('Labels of the TCP aggregate metrics besides direction (always present).'),
         maxSeries: z.number().int().min(1).max(100_000).default(500)
           .describe('Most label sets kept; the rest fold into one overflow series per direction (maxpro_overflow="true").'),
+        podLabels: z.array(z.string().regex(LABEL_KEY, 'expected a label key, e.g. app or app.kubernetes.io/name')).max(16).default([])
+          .refine((keys) => new Set(keys).size === keys.length, 'each label key once')
+          .describe('Pod labels (or a `workloads` entry\'s labels) copied onto the TCP aggregate metrics as label_<key>, ' +
+            'non-alphanumerics as _ (as kube-state-metrics names them); empty where the pod lacks the label.'),
       }).strict()),
     }).strict()),
   }).strict()),

@@ -135,7 +135,7 @@ export function createTcpSource(options: TcpSourceOptions): TcpSource {
   // The pinned baseline keeps counters monotonic across agent restarts.
   const aggregates = (): TcpAggregate[] => readWithBaseline(probe.object.map('tcp_aggs'), pinned);
   const metricsFor = (m: SourceSettings['tcpMetrics']): TcpMetrics => createTcpMetrics({
-    probe, labels: m.labels, maxSeries: m.maxSeries, identify: (id) => options.identify(Number(id)), aggregates,
+    probe, labels: m.labels, podLabels: m.podLabels, maxSeries: m.maxSeries, identify: (id) => options.identify(Number(id)), aggregates,
   });
   let metricsConfig = options.metrics;
   let metrics = metricsFor(metricsConfig);

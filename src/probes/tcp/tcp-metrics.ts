@@ -26,13 +26,27 @@ export type TcpLabel = 'cgroup' | 'container' | 'pod' | 'namespace' | 'port_clas
 /** Every label createTcpMetrics knows besides `direction`, in wire order. */
 export const TCP_LABELS: readonly TcpLabel[] = ['cgroup', 'container', 'pod', 'namespace', 'port_class'];
 
-/** What `identify` says about a cgroup; `cgroupPath` feeds the `cgroup` label (empty or absent: the id). */
-export type TcpWorkload = Pick<WorkloadIdentity, 'container' | 'pod' | 'namespace'> & Partial<Pick<WorkloadIdentity, 'cgroupPath'>>;
+/**
+ * What `identify` says about a cgroup; `cgroupPath` feeds the `cgroup` label (empty or absent: the id),
+ * `labels` (the pod's labels) the `podLabels` ones.
+ */
+export type TcpWorkload = Pick<WorkloadIdentity, 'container' | 'pod' | 'namespace'> & Partial<Pick<WorkloadIdentity, 'cgroupPath'>>
+  & { labels?: Readonly<Record<string, string>> };
+
+/** The metric label a pod label becomes, as kube-state-metrics names them: `app.kubernetes.io/name` -> `label_app_kubernetes_io_name`. */
+export function podLabelName(key: string): string {
+  return `label_${key.replace(/[^A-Za-z0-9_]/g, '_')}`;
+}
 
 export interface TcpMetricsOptions {
   probe: Pick<TcpProbe, 'aggregates' | 'dropReasons' | 'resetReasons' | 'globals' | 'stats' | 'portClassNames'>;
   /** Labels kept. Default container, pod, namespace and port_class (no cgroup). */
   labels?: readonly TcpLabel[];
+  /**
+   * Pod labels copied onto every series as `label_<key>` (empty when the pod lacks it). Series are
+   * already per pod, so these add none, except that a relabelled pod starts new series.
+   */
+  podLabels?: readonly string[];
   /** Most label sets per direction before the overflow series. Default 500. */
   maxSeries?: number;
   /** Cgroup id -> workload (see createTcpIdentity). Default: every label empty. */
@@ -88,7 +102,14 @@ export function createTcpMetrics(options: TcpMetricsOptions): TcpMetrics {
   const { probe } = options;
   const labels = options.labels ?? DEFAULT_LABELS;
   for (const l of labels) if (!TCP_LABELS.includes(l)) throw new InvalidArgumentError(`tcp metrics: unknown label ${l}`);
-  const labelNames = ['direction', ...TCP_LABELS.filter((l) => labels.includes(l)), OVERFLOW_LABEL];
+  const podLabels = (options.podLabels ?? []).map((key) => [key, podLabelName(key)] as const);
+  const seen = new Map<string, string>();
+  for (const [key, name] of podLabels) {
+    const other = seen.get(name);
+    if (other !== undefined) throw new InvalidArgumentError(`tcp metrics: pod labels ${other} and ${key} both become the metric label ${name}`);
+    seen.set(name, key);
+  }
+  const labelNames = ['direction', ...TCP_LABELS.filter((l) => labels.includes(l)), ...podLabels.map(([, n]) => n), OVERFLOW_LABEL];
   const limiter = createCardinalityLimiter({ maxSeries: options.maxSeries ?? 500 });
   const identify = options.identify ?? ((): TcpWorkload => ({ container: '', pod: '', namespace: '' }));
   const aggregates = options.aggregates ?? ((): TcpAggregate[] => probe.aggregates() as TcpAggregate[]);
@@ -108,6 +129,7 @@ export function createTcpMetrics(options: TcpMetricsOptions): TcpMetrics {
         if (labels.includes('pod')) full['pod'] = who.pod;
         if (labels.includes('namespace')) full['namespace'] = who.namespace;
         if (labels.includes('port_class')) full['port_class'] = probe.portClassNames[a.portClass] ?? 'other';
+        for (const [key, name] of podLabels) full[name] = who.labels?.[key] ?? '';
         full[OVERFLOW_LABEL] = '';
         let key = JSON.stringify(full);
         if (!limiter.admit(key)) {

@@ -36,6 +36,13 @@ describe('helm chart ebpf-probe: lint', { skip: k8sToolsSkip('helm') }, () => {
     assert.deepEqual(caps(render(QUICK_START)), { drop: ['ALL'], add: ['BPF', 'PERFMON', 'SYS_PTRACE'], hostPID: true });
     assert.deepEqual(caps(render(VALUE_SETS[1]!.args)), { drop: ['ALL'], add: ['BPF', 'PERFMON'], hostPID: false });
   });
+  test('probe.tcp.podLabels reaches the agent config; a key that is no label key is refused by the schema', () => {
+    const cm = render(['--set', 'probe.tcp.podLabels={app,app.kubernetes.io/name}']).find((o) => o.kind === 'ConfigMap') as unknown as { data: Record<string, string> };
+    assert.deepEqual(parseConfigText(cm.data['agent.yaml']!, 'agent.yaml').config.probes.tcp.metrics.podLabels, ['app', 'app.kubernetes.io/name']);
+    const bad = helm('lint', '--strict', CHART, '--set', 'probe.tcp.podLabels={not a key}');
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stdout + bad.stderr, /podLabels/);
+  });
   test('the rendered agent config passes the agent\'s parser and carries the probe switches', () => {
     for (const v of VALUE_SETS) {
       const cm = render(v.args).find((o) => o.kind === 'ConfigMap') as unknown as { data: Record<string, string> };

@@ -3,7 +3,7 @@
 // with spec.nodeName set to this node (no kubelet), and two real cgroups laid out as the kubelet lays
 // out those pods' containers (systemd driver). A policy keeping `app=payment` sees the pods' labels:
 // the payment pod's execs are exported with its name, namespace and owner and its TCP metrics carry
-// its name and namespace; the other pod's records are filtered in the kernel (the allow list is built
+// its name, namespace and the pod labels the config names; the other pod's records are filtered in the kernel (the allow list is built
 // from pod labels). A label change, a pod deletion and an API server restart are followed over the
 // watch, without a reload or a restart of the agent.
 import { after, before, describe, test } from 'node:test';
@@ -82,6 +82,17 @@ describe('agent: pod metadata from the cluster in labels, selectors and the kern
     const s = agent.collect().find((f) => f.name === name)?.samples.find((x) => Object.entries(labels).every(([k, v]) => x.labels[k] === v));
     return s && 'value' in s ? s.value : undefined;
   };
+  /** Client connections opened, summed over the TCP series whose labels include `want`. */
+  const opened = (want: Record<string, string>): number => agent.collect().find((f) => f.name === 'maxpro_tcp_connections_opened')?.samples
+    .filter((s) => s.labels.direction === 'client' && Object.entries(want).every(([k, v]) => s.labels[k] === v))
+    .reduce((n, s) => n + ('value' in s ? s.value : 0), 0) ?? 0;
+  /** Opens `n` connections to the test listener from a process inside `dir`. */
+  const connectFrom = async (dir: string, n: number): Promise<void> => {
+    const child = spawn(process.execPath, [CLIENT, dir, '127.0.0.1', String(tcpPort), String(n)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
+    assert.equal(await new Promise<number | null>((r) => child.on('close', r)), 0, err);
+  };
   const filtered = (): number => metric('maxpro_policy_kernel_filtered_events', { probe: 'process', reason: 'cgroup_not_allowed' }) ?? 0;
   const execsIn = (id: number): LiveStreamEvent[] => kept.filter((e) => e.cgroupId === id && e.name === 'process.exec');
   /** Runs /bin/true twice inside `dir` (the shell moves itself there first). */
@@ -129,7 +140,7 @@ describe('agent: pod metadata from the cluster in labels, selectors and the kern
     configText = [
       'agent:', `  pinDir: /sys/fs/bpf/maxpro-agent-k8s-${process.pid}`, '  keepPinned: false', `  nodeName: ${NODE}`,
       'kubernetes:', `  kubeconfig: ${cp.kubeconfig}`,
-      'probes:', '  tcp: { enabled: true }',
+      'probes:', '  tcp: { enabled: true, metrics: { podLabels: [app, pod-template-hash] } }',
       'http:', '  listen: 127.0.0.1:0', '  pprof: false',
       'exporters:', '  otlp:', '    enabled: true', `    endpoint: http://127.0.0.1:${(rx.address() as { port: number }).port}`,
       '    protocol: http/json', '    flushIntervalMs: 100',
@@ -163,7 +174,8 @@ describe('agent: pod metadata from the cluster in labels, selectors and the kern
   });
 
   test('the agent lists this node\'s pods through the kubeconfig and watches them', async () => {
-    assert.ok(await waitFor(() => metric('maxpro_kubernetes_pods', { state: 'watching' }) === 2, 5000),
+    // The first list follows loading the client library, which takes seconds on a busy machine.
+    assert.ok(await waitFor(() => metric('maxpro_kubernetes_pods', { state: 'watching' }) === 2, 20_000),
       `two pods of ${NODE} held: ${JSON.stringify(agent.collect().find((f) => f.name === 'maxpro_kubernetes_pods')?.samples)}; ${logs.join(' | ')}`);
     // The pod of another node (same labels) is not held: the list asks for this node's pods only.
     // The agent starts the watch in the background: the notice follows the list.
@@ -198,17 +210,12 @@ describe('agent: pod metadata from the cluster in labels, selectors and the kern
     assert.ok(filtered() - before >= 7, `filtered in the kernel: ${filtered() - before}`);
   });
 
-  test('TCP metrics of the payment pod carry its name and namespace', async () => {
-    const opened = (): number => agent.collect().find((f) => f.name === 'maxpro_tcp_connections_opened')?.samples
-      .filter((s) => s.labels.pod === payment.name && s.labels.namespace === 'shop' && s.labels.direction === 'client')
-      .reduce((n, s) => n + ('value' in s ? s.value : 0), 0) ?? 0;
-    const before = opened();
-    const child = spawn(process.execPath, [CLIENT, dirA, '127.0.0.1', String(tcpPort), '3'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
-    assert.equal(await new Promise<number | null>((r) => child.on('close', r)), 0, err);
-    assert.ok(await waitFor(() => opened() - before >= 3, 5000),
-      `opened ${opened() - before}; samples ${JSON.stringify(agent.collect().find((f) => f.name === 'maxpro_tcp_connections_opened')?.samples)}`);
+  test('TCP metrics of the payment pod carry its name, namespace and the configured pod labels', async () => {
+    const want = { pod: payment.name, namespace: 'shop', label_app: 'payment', label_pod_template_hash: '5f7d8' };
+    const before = opened(want);
+    await connectFrom(dirA, 3);
+    assert.ok(await waitFor(() => opened(want) - before >= 3, 5000),
+      `opened ${opened(want) - before}; samples ${JSON.stringify(agent.collect().find((f) => f.name === 'maxpro_tcp_connections_opened')?.samples)}`);
   });
 
   test('a label change over the watch moves a pod into the selection without a reload', async () => {
@@ -220,6 +227,12 @@ describe('agent: pod metadata from the cluster in labels, selectors and the kern
     assert.deepEqual(e.labels, { app: 'payment' });
     assert.equal(e.workload.namespace, 'jobs');
     assert.equal(e.workload.podName, other.name);
+    // Its TCP metrics carry the new label value.
+    const want = { pod: other.name, namespace: 'jobs', label_app: 'payment', label_pod_template_hash: '' };
+    const before = opened(want);
+    await connectFrom(dirB, 2);
+    assert.ok(await waitFor(() => opened(want) - before >= 2, 5000),
+      `opened ${opened(want) - before}; samples ${JSON.stringify(agent.collect().find((f) => f.name === 'maxpro_tcp_connections_opened')?.samples)}`);
     assert.equal(metric('maxpro_agent_reloads', { result: 'ok' }), 0);
   });
 

@@ -42,7 +42,7 @@ describe('agent config', () => {
     assert.equal(config.agent.pinDir, '/sys/fs/bpf/maxpro');
     assert.equal(config.policy.default, 'keep');
     assert.equal(config.probes.tcp.enabled, true);
-    assert.deepEqual(config.probes.tcp.metrics, { labels: ['cgroup', 'container', 'pod', 'namespace', 'port_class'], maxSeries: 500 });
+    assert.deepEqual(config.probes.tcp.metrics, { labels: ['cgroup', 'container', 'pod', 'namespace', 'port_class'], maxSeries: 500, podLabels: [] });
     assert.equal(config.exporters.otlp.enabled, false);
   });
 
@@ -61,6 +61,8 @@ describe('agent config', () => {
     { name: 'duplicate policy', text: 'policy:\n  rules:\n    - { name: a, action: keep }\n    - { name: a, action: drop }\n', line: 4, reason: /duplicate policy name/ },
     { name: 'bad listen address', text: 'http:\n  listen: localhost\n', line: 2, reason: /host:port/ },
     { name: 'unknown tcp metric label', text: 'probes:\n  tcp:\n    metrics:\n      labels: [pod, node]\n', line: 4, reason: /probes\.tcp\.metrics\.labels\[1\]: .*expected one of "cgroup"/ },
+    { name: 'a pod label that is no label key', text: 'probes:\n  tcp:\n    metrics:\n      podLabels: [app, "not a key"]\n', line: 4, reason: /probes\.tcp\.metrics\.podLabels\[1\]: expected a label key/ },
+    { name: 'a pod label given twice', text: 'probes:\n  tcp:\n    metrics:\n      podLabels: [app, app]\n', line: 4, reason: /probes\.tcp\.metrics\.podLabels: each label key once/ },
     { name: 'non-positive tcp series cap', text: 'probes:\n  tcp:\n    metrics:\n      maxSeries: 0\n', line: 4, reason: /probes\.tcp\.metrics\.maxSeries: .*>=\s*1/ },
     // Keys that did nothing are gone, so a file that sets them is told so.
     { name: 'removed key (aggregates are read per scrape)', text: 'probes:\n  tcp:\n    aggregateIntervalMs: 1000\n', line: 3, reason: /probes\.tcp\.aggregateIntervalMs: unknown key/ },

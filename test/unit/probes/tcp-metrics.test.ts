@@ -130,6 +130,23 @@ describe('tcp metrics', () => {
 });
 
 describe('tcp metrics: the agent\'s options', () => {
+  test('pod labels as label_<key>: empty where the pod lacks one; folded into the overflow series; clashing names refused', () => {
+    const aggs = [agg(1n, 'client', 3, 20_000), agg(2n, 'client', 2, 20_000), agg(3n, 'client', 1, 20_000)];
+    const who = (id: bigint): { container: string; pod: string; namespace: string; labels?: Record<string, string> } => ({
+      container: '', pod: `p${id}`, namespace: 'shop',
+      ...(id === 1n ? { labels: { 'app': 'payment', 'app.kubernetes.io/name': 'checkout', 'unlisted': 'x' } } : id === 2n ? { labels: { app: 'batch' } } : {}),
+    });
+    const m = createTcpMetrics({ probe: fakeProbe(aggs), labels: ['pod'], podLabels: ['app', 'app.kubernetes.io/name'], maxSeries: 2, identify: who });
+    const text = renderExposition(m.collect(), 'prometheus');
+    assert.match(text, /^maxpro_tcp_connections_opened_total\{direction="client",pod="p1",label_app="payment",label_app_kubernetes_io_name="checkout",maxpro_overflow=""\} 3$/m);
+    assert.match(text, /^maxpro_tcp_connections_opened_total\{direction="client",pod="p2",label_app="batch",label_app_kubernetes_io_name="",maxpro_overflow=""\} 2$/m);
+    assert.match(text, /^maxpro_tcp_connections_opened_total\{direction="client",pod="",label_app="",label_app_kubernetes_io_name="",maxpro_overflow="true"\} 1$/m);
+    assert.doesNotMatch(text, /unlisted/);
+    if (existsSync(PROMTOOL_BIN)) assert.equal(promtoolCheckMetrics(text).status, 0);
+    assert.throws(() => createTcpMetrics({ probe: fakeProbe([]), podLabels: ['a.b', 'a-b'] }),
+      { code: 'MAXPRO_ERR_INVALID_ARGUMENT', message: /pod labels a\.b and a-b both become the metric label label_a_b/ });
+  });
+
   test('cgroup label: the path, else the id; folded into the overflow series like the others', () => {
     const aggs = [agg(7n, 'client', 3, 20_000), agg(8n, 'client', 2, 20_000), agg(9n, 'client', 1, 20_000)];
     const who = (id: bigint): { container: string; pod: string; namespace: string; cgroupPath?: string } =>

@@ -64,7 +64,7 @@ app.kubernetes.io/component: collector
   "probes" (dict
     "process" (dict "enabled" $v.probe.enableProcessExec "maxArgs" $v.probe.process.maxArgs "maxArgBytes" $v.probe.process.maxArgBytes)
     "tcp" (dict "enabled" $v.probe.enableTCPLatency
-      "metrics" (dict "labels" $v.probe.tcp.metricLabels "maxSeries" $v.probe.tcp.maxSeries)))
+      "metrics" (dict "labels" $v.probe.tcp.metricLabels "maxSeries" $v.probe.tcp.maxSeries "podLabels" $v.probe.tcp.podLabels)))
   "kubernetes" (dict "enabled" $v.agent.kubernetes.enabled "maxPods" $v.agent.kubernetes.maxPods)
   "workloads" $v.agent.workloads
   "redaction" $v.agent.redaction
