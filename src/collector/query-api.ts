@@ -16,7 +16,7 @@
  */
 import { parseRequestTarget } from '../lib/http/request-target.js';
 import { InvalidArgumentError, MaxproError } from '../lib/errors.js';
-import type { SpanQuery, SpanStore } from './span-store.js';
+import type { RecordQuery, SpanQuery, SpanStore } from './span-store.js';
 import { buildTraceTree } from './trace-tree.js';
 
 /** An HTTP answer of the query API. */
@@ -130,12 +130,14 @@ export async function handleQuery(store: SpanStore, rawUrl: string, stats: () =>
       }
       case '/api/logs':
       case '/api/metrics': {
+        const q: RecordQuery = {};
+        if (p.get('service')) q.service = p.get('service')!;
+        if (p.get('start')) q.startNs = parseTimeNs(p.get('start')!, 'start');
+        if (p.get('end')) q.endNs = parseTimeNs(p.get('end')!, 'end');
         const limit = int(p.get('limit'), 'limit');
-        const records = await store.listRecords(path === '/api/logs' ? 'logs' : 'metrics', {
-          ...(p.get('service') ? { service: p.get('service')! } : {}),
-          ...(limit !== undefined ? { limit } : {}),
-        });
-        return json(200, { records });
+        if (limit !== undefined) q.limit = limit;
+        if (p.get('pageToken')) q.pageToken = p.get('pageToken')!;
+        return json(200, await store.listRecords(path === '/api/logs' ? 'logs' : 'metrics', q));
       }
       case '/api/stats':
         return json(200, { ...stats(), store: await store.stats() });

@@ -7,6 +7,9 @@
  */
 import { NOT_HEX_ID, type OtlpObject } from '../lib/otlp/otlp-codec.js';
 import { bytesHex, eventJson, keyValuesJson, linkJson, originJson, uint64, type PbMessage } from '../lib/otlp/otlp-values.js';
+import { limitAttributes, limitBody, Rejection } from './attribute-limits.js';
+
+export { Rejection };
 
 /** An OTLP `KeyValue` in canonical JSON form. */
 export interface KeyValue {
@@ -19,7 +22,8 @@ export interface AnyValue {
   stringValue?: string;
   boolValue?: boolean;
   intValue?: string;
-  doubleValue?: number;
+  /** NaN and infinities as "NaN", "Infinity", "-Infinity". */
+  doubleValue?: number | string;
   bytesValue?: string;
   arrayValue?: { values?: AnyValue[] };
   kvlistValue?: { values?: KeyValue[] };
@@ -83,6 +87,14 @@ export interface RecordLimits {
   maxEvents?: number;
   /** Most links per span; default 1000. */
   maxLinks?: number;
+  /**
+   * What a record over a limit gets. `truncate` (default, as the OpenTelemetry
+   * SDKs do): attributes, events and links over the count are dropped and
+   * counted in the record's `dropped*Count`, strings cut to the length, values
+   * nested too deep dropped and counted. `refuse`: the record is refused.
+   * Metric data points have no dropped count and are always refused.
+   */
+  overLimit?: 'truncate' | 'refuse';
 }
 
 /** A reason a record was rejected; used as the counter label. */
@@ -114,6 +126,7 @@ export interface ResolvedLimits {
   maxAttributeDepth: number;
   maxEvents: number;
   maxLinks: number;
+  overLimit: 'truncate' | 'refuse';
 }
 
 /** Fills in the defaults of {@link RecordLimits}. */
@@ -125,41 +138,19 @@ export function resolveLimits(l?: RecordLimits | ResolvedLimits): ResolvedLimits
     maxAttributeDepth: l?.maxAttributeDepth ?? 8,
     maxEvents: l?.maxEvents ?? 1000,
     maxLinks: l?.maxLinks ?? 1000,
+    overLimit: l?.overLimit ?? 'truncate',
   };
-}
-
-/** Why one record was refused; caught per record by the normalisers. */
-export class Rejection {
-  constructor(readonly reason: RejectReason, readonly message: string) {}
 }
 
 const HEX32 = /^[0-9a-f]{32}$/;
 const HEX16 = /^[0-9a-f]{16}$/;
 
-function checkValue(v: AnyValue | undefined, depth: number, lim: ResolvedLimits, where: string): void {
-  if (!v) return;
-  if (v.stringValue !== undefined && v.stringValue.length > lim.maxAttributeValueLength) {
-    throw new Rejection('attribute_too_long', `${where}: value of ${v.stringValue.length} characters exceeds ${lim.maxAttributeValueLength}`);
-  }
-  if (v.bytesValue !== undefined && v.bytesValue.length > lim.maxAttributeValueLength) {
-    throw new Rejection('attribute_too_long', `${where}: bytes value exceeds ${lim.maxAttributeValueLength} characters`);
-  }
-  const nested = v.arrayValue?.values ?? v.kvlistValue?.values;
-  if (nested) {
-    if (depth + 1 > lim.maxAttributeDepth) throw new Rejection('nesting_too_deep', `${where}: value nested deeper than ${lim.maxAttributeDepth} levels`);
-    if (nested.length > lim.maxAttributes) throw new Rejection('too_many_attributes', `${where}: ${nested.length} nested values exceed ${lim.maxAttributes}`);
-    if (v.arrayValue) for (const x of v.arrayValue.values ?? []) checkValue(x, depth + 1, lim, where);
-    else checkAttributes(v.kvlistValue?.values, depth + 1, lim, where);
-  }
-}
-
-function checkAttributes(attrs: KeyValue[] | undefined, depth: number, lim: ResolvedLimits, where: string): void {
-  if (!attrs) return;
-  if (attrs.length > lim.maxAttributes) throw new Rejection('too_many_attributes', `${where}: ${attrs.length} attributes exceed ${lim.maxAttributes}`);
-  for (const kv of attrs) {
-    if (kv.key.length > lim.maxAttributeKeyLength) throw new Rejection('attribute_too_long', `${where}: key of ${kv.key.length} characters exceeds ${lim.maxAttributeKeyLength}`);
-    checkValue(kv.value, depth, lim, `${where} attribute '${kv.key.slice(0, 64)}'`);
-  }
+/** Limits `o.attributes` in place, adding what is dropped to `o.droppedAttributesCount`. */
+function limitInPlace(o: OtlpObject, lim: ResolvedLimits, where: string): void {
+  const attrs = o.attributes as KeyValue[] | undefined;
+  const { attributes, dropped } = limitAttributes(attrs, lim, where);
+  if (attributes !== attrs) o.attributes = attributes;
+  if (dropped > 0) o.droppedAttributesCount = (typeof o.droppedAttributesCount === 'number' ? o.droppedAttributesCount : 0) + dropped;
 }
 
 /** The `service.name` resource attribute, or `unknown_service` as the SDKs default. */
@@ -214,12 +205,16 @@ export interface SpanFields {
   droppedLinksCount: number;
 }
 
-/** Checks the resource and scope attributes of a ResourceSpans; the rejection applies to all its spans. */
+/**
+ * Applies the limits to the resource and scope attributes of a ResourceSpans
+ * (in place: truncated, dropped ones counted). A rejection (refuse mode)
+ * applies to all its spans.
+ */
 export function checkOrigins(resource: OtlpObject, scopes: readonly OtlpObject[], limits: RecordLimits | ResolvedLimits): Rejection | undefined {
   const lim = resolveLimits(limits);
   try {
-    checkAttributes(resource.attributes as KeyValue[] | undefined, 0, lim, 'resource');
-    for (const sc of scopes) checkAttributes(sc.attributes as KeyValue[] | undefined, 0, lim, 'scope');
+    limitInPlace(resource, lim, 'resource');
+    for (const sc of scopes) limitInPlace(sc, lim, 'scope');
     return undefined;
   } catch (e) {
     if (!(e instanceof Rejection)) throw e;
@@ -315,21 +310,33 @@ export function buildSpanRow(f: SpanFields, lim: ResolvedLimits, service: string
   if (tid.length !== 16 || isZero(tid)) throw new Rejection('invalid_trace_id', `traceId ${describeId(tid)} must be 16 bytes (32 hex digits), not all zero`);
   if (sid.length !== 8 || isZero(sid)) throw new Rejection('invalid_span_id', `spanId ${describeId(sid)} must be 8 bytes (16 hex digits), not all zero`);
   if (pid.length !== 0 && pid.length !== 8) throw new Rejection('invalid_parent_span_id', `parentSpanId ${describeId(pid)} must be empty or 8 bytes`);
-  let attributes = f.attributes;
-  checkAttributes(attributes, 0, lim, 'span');
-  if (f.events.length > lim.maxEvents) throw new Rejection('too_many_events', `${f.events.length} events exceed ${lim.maxEvents}`);
-  for (const e of f.events) checkAttributes(e.attributes as KeyValue[] | undefined, 0, lim, `event '${String(e.name ?? '').slice(0, 64)}'`);
-  if (f.links.length > lim.maxLinks) throw new Rejection('too_many_links', `${f.links.length} links exceed ${lim.maxLinks}`);
-  for (const l of f.links) checkAttributes(l.attributes as KeyValue[] | undefined, 0, lim, 'link');
+  const limited = limitAttributes(f.attributes, lim, 'span');
+  let attributes = limited.attributes;
+  let droppedEvents = f.droppedEventsCount;
+  let droppedLinks = f.droppedLinksCount;
+  let events = f.events;
+  let links = f.links;
+  if (events.length > lim.maxEvents) {
+    if (lim.overLimit === 'refuse') throw new Rejection('too_many_events', `${events.length} events exceed ${lim.maxEvents}`);
+    droppedEvents += events.length - lim.maxEvents;
+    events = events.slice(0, lim.maxEvents);
+  }
+  for (const e of events) limitInPlace(e, lim, `event '${String(e.name ?? '').slice(0, 64)}'`);
+  if (links.length > lim.maxLinks) {
+    if (lim.overLimit === 'refuse') throw new Rejection('too_many_links', `${links.length} links exceed ${lim.maxLinks}`);
+    droppedLinks += links.length - lim.maxLinks;
+    links = links.slice(0, lim.maxLinks);
+  }
+  for (const l of links) limitInPlace(l, lim, 'link');
   if (extra.length > 0) {
     const have = new Set((attributes ?? []).map((a) => a.key));
     const add = extra.filter((kv) => !have.has(kv.key));
     if (add.length > 0) attributes = [...(attributes ?? []), ...add];
   }
   const dropped: OtlpObject = {};
-  if (f.droppedAttributesCount) dropped.droppedAttributesCount = f.droppedAttributesCount;
-  if (f.droppedEventsCount) dropped.droppedEventsCount = f.droppedEventsCount;
-  if (f.droppedLinksCount) dropped.droppedLinksCount = f.droppedLinksCount;
+  if (f.droppedAttributesCount + limited.dropped) dropped.droppedAttributesCount = f.droppedAttributesCount + limited.dropped;
+  if (droppedEvents) dropped.droppedEventsCount = droppedEvents;
+  if (droppedLinks) dropped.droppedLinksCount = droppedLinks;
   return {
     traceId: bytesHex(tid),
     spanId: bytesHex(sid),
@@ -344,8 +351,8 @@ export function buildSpanRow(f: SpanFields, lim: ResolvedLimits, service: string
     traceState: f.traceState,
     flags: f.flags,
     attributesJson: attributes && attributes.length > 0 ? JSON.stringify(attributes) : '',
-    eventsJson: f.events.length > 0 ? JSON.stringify(f.events) : '',
-    linksJson: f.links.length > 0 ? JSON.stringify(f.links) : '',
+    eventsJson: events.length > 0 ? JSON.stringify(events) : '',
+    linksJson: links.length > 0 ? JSON.stringify(links) : '',
     droppedJson: Object.keys(dropped).length > 0 ? JSON.stringify(dropped) : '',
     resourceJson,
     scopeJson,
@@ -366,15 +373,21 @@ export function normalizeLogs(req: OtlpObject, limits?: RecordLimits): Normalize
   asArray(req.resourceLogs).forEach((rl, ri) => {
     const resource = rl.resource as OtlpObject | undefined;
     const service = serviceName(resource);
+    const scopeLogs = asArray(rl.scopeLogs);
+    const originError = checkOrigins(resource ?? {}, scopeLogs.map((sl) => (sl.scope as OtlpObject | undefined) ?? {}), lim);
     const resourceJson = originText(resource, rl.schemaUrl);
-    asArray(rl.scopeLogs).forEach((sl, si) => {
+    scopeLogs.forEach((sl, si) => {
       const scopeJson = originText(sl.scope as OtlpObject | undefined, sl.schemaUrl);
       asArray(sl.logRecords).forEach((r, i) => {
         try {
-          checkAttributes(resource?.attributes as KeyValue[] | undefined, 0, lim, 'resource');
+          if (originError) throw originError;
           checkIds(r);
-          checkAttributes(r.attributes as KeyValue[] | undefined, 0, lim, 'log record');
-          checkValue(r.body as AnyValue | undefined, 0, lim, 'log body');
+          limitInPlace(r, lim, 'log record');
+          if (r.body !== undefined) {
+            const body = limitBody(r.body as AnyValue, lim, 'log body');
+            if (body === undefined) throw new Rejection('nesting_too_deep', `log body nested deeper than ${lim.maxAttributeDepth} levels or bytes over ${lim.maxAttributeValueLength}`);
+            r.body = body;
+          }
           const time = r.timeUnixNano ?? r.observedTimeUnixNano ?? '0';
           out.rows.push({ service, timeNs: BigInt(String(time)), key: typeof r.traceId === 'string' ? r.traceId : '', json: JSON.stringify(r), resourceJson, scopeJson });
         } catch (e) {
@@ -391,22 +404,26 @@ const METRIC_KINDS = ['gauge', 'sum', 'histogram', 'exponentialHistogram', 'summ
 
 /** Normalises an `ExportMetricsServiceRequest`; `rejected` counts data points. */
 export function normalizeMetrics(req: OtlpObject, limits?: RecordLimits): NormalizeResult<RecordRow> {
+  // Data points have no dropped count: one over a limit is refused in either mode.
   const lim = resolveLimits(limits);
+  const pointLim: ResolvedLimits = { ...lim, overLimit: 'refuse' };
   const out = newResult<RecordRow>();
   asArray(req.resourceMetrics).forEach((rm, ri) => {
     const resource = rm.resource as OtlpObject | undefined;
     const service = serviceName(resource);
+    const scopeMetrics = asArray(rm.scopeMetrics);
+    const originError = checkOrigins(resource ?? {}, scopeMetrics.map((sm) => (sm.scope as OtlpObject | undefined) ?? {}), lim);
     const resourceJson = originText(resource, rm.schemaUrl);
-    asArray(rm.scopeMetrics).forEach((sm, si) => {
+    scopeMetrics.forEach((sm, si) => {
       const scopeJson = originText(sm.scope as OtlpObject | undefined, sm.schemaUrl);
       asArray(sm.metrics).forEach((m, i) => {
         let points: OtlpObject[] = [];
         for (const k of METRIC_KINDS) if (m[k]) points = asArray((m[k] as OtlpObject).dataPoints);
         try {
-          checkAttributes(resource?.attributes as KeyValue[] | undefined, 0, lim, 'resource');
+          if (originError) throw originError;
           let latest = 0n;
           for (const p of points) {
-            checkAttributes(p.attributes as KeyValue[] | undefined, 0, lim, 'data point');
+            limitAttributes(p.attributes as KeyValue[] | undefined, pointLim, 'data point');
             for (const e of asArray(p.exemplars)) checkIds(e);
             const t = BigInt(String(p.timeUnixNano ?? '0'));
             if (t > latest) latest = t;

@@ -46,6 +46,26 @@ export interface StoredRecord {
   record: Record<string, unknown>;
 }
 
+/** Log or metric listing. Every field narrows; results are newest first and paged. */
+export interface RecordQuery {
+  service?: string;
+  /** Record time (log time, else observed time; a metric's latest point) at or after, Unix ns. */
+  startNs?: bigint;
+  /** Record time before, Unix ns. */
+  endNs?: bigint;
+  /** Page size; default 100, at most 10000. */
+  limit?: number;
+  /** `nextPageToken` of the previous page. */
+  pageToken?: string;
+}
+
+/** One page of log records or metrics. */
+export interface RecordPage {
+  records: StoredRecord[];
+  /** Present when more records may follow. */
+  nextPageToken?: string;
+}
+
 /** Span search. Every field narrows; results are newest first and paged. */
 export interface SpanQuery {
   service?: string;
@@ -158,7 +178,8 @@ export interface SpanStore {
   listOperations(service?: string): Promise<Operation[]>;
   redMetrics(query: RedQuery): Promise<RedResult>;
   dependencies(startNs: bigint, endNs: bigint): Promise<DependencyEdge[]>;
-  listRecords(signal: 'logs' | 'metrics', query: { service?: string; limit?: number }): Promise<StoredRecord[]>;
+  /** Log records or metrics, newest first (record time, then arrival), paged like {@link searchSpans}. */
+  listRecords(signal: 'logs' | 'metrics', query: RecordQuery): Promise<RecordPage>;
   /** Applies retention by age and size once. */
   applyRetention(): Promise<RetentionResult>;
   stats(): Promise<StoreStats>;

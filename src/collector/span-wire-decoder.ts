@@ -175,7 +175,7 @@ function anyValue(buf: Buffer, ranges: Ranges, depth: number): JsonAnyValue {
     case 1: return { stringValue: str };
     case 2: return { boolValue: bool };
     case 3: return { intValue: int };
-    case 4: return { doubleValue: dbl };
+    case 4: return { doubleValue: Number.isFinite(dbl) ? dbl : String(dbl) };
     case 5: return { arrayValue: arr && arr.length > 0 ? { values: arr } : {} };
     case 6: return { kvlistValue: kvl && kvl.length > 0 ? { values: kvl } : {} };
     case 7: return { bytesValue: bytes };

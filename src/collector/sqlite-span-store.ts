@@ -17,7 +17,7 @@ import { InvalidArgumentError } from '../lib/errors.js';
 import type { KeyValue, RecordRow } from './span-model.js';
 import type {
   DependencyEdge, Operation, RedFigures, RedQuery, RedResult, RedSeries, RetentionResult,
-  SpanPage, SpanQuery, SpanStore, StoreBatch, StoreStats, StoredRecord, StoredSpan,
+  RecordPage, RecordQuery, SpanPage, SpanQuery, SpanStore, StoreBatch, StoreStats, StoredSpan,
 } from './span-store.js';
 
 /** Options of {@link createSqliteSpanStore}. */
@@ -83,6 +83,7 @@ CREATE TABLE IF NOT EXISTS records (
   json TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS records_service ON records (signal, service, time_ns);
+CREATE INDEX IF NOT EXISTS records_time ON records (signal, time_ns);
 CREATE TABLE IF NOT EXISTS batches (
   tbl TEXT NOT NULL,
   last_rowid INTEGER NOT NULL,
@@ -400,14 +401,32 @@ class SqliteSpanStore implements SpanStore {
     return rows.map((r) => ({ parent: r.parent, child: r.child, callCount: Number(r.calls), errorCount: Number(r.errors) }));
   }
 
-  async listRecords(signal: 'logs' | 'metrics', q: { service?: string; limit?: number }): Promise<StoredRecord[]> {
+  async listRecords(signal: 'logs' | 'metrics', q: RecordQuery): Promise<RecordPage> {
     this.check();
     const limit = Math.min(Math.max(q.limit ?? 100, 1), 10000);
-    const rows = (q.service === undefined
-      ? this.#db.prepare(`SELECT service, resource_id, scope_id, json FROM records WHERE signal = ? ORDER BY rowid LIMIT ${limit}`).all(signal)
-      : this.#db.prepare(`SELECT service, resource_id, scope_id, json FROM records WHERE signal = ? AND service = ? ORDER BY rowid LIMIT ${limit}`).all(signal, q.service)
-    ) as { service: string; resource_id: number; scope_id: number; json: string }[];
-    return rows.map((r) => ({ service: r.service, resource: this.origin(r.resource_id), scope: this.origin(r.scope_id), record: JSON.parse(r.json) as Record<string, unknown> }));
+    const where = ['signal = ?'];
+    const args: unknown[] = [signal];
+    if (q.service !== undefined) { where.push('service = ?'); args.push(q.service); }
+    if (q.startNs !== undefined) { where.push('time_ns >= ?'); args.push(q.startNs); }
+    if (q.endNs !== undefined) { where.push('time_ns < ?'); args.push(q.endNs); }
+    if (q.pageToken) {
+      const m = /^(\d+):(\d+)$/.exec(Buffer.from(q.pageToken, 'base64url').toString());
+      if (!m) throw new InvalidArgumentError('pageToken is not one this collector issued');
+      where.push('(time_ns, rowid) < (?, ?)');
+      args.push(BigInt(m[1]!), BigInt(m[2]!));
+    }
+    // One row past the page says whether another page follows.
+    const rows = this.#db.prepare(`SELECT rowid, time_ns, service, resource_id, scope_id, json FROM records WHERE ${where.join(' AND ')}
+      ORDER BY time_ns DESC, rowid DESC LIMIT ${limit + 1}`).safeIntegers(true).all(...args) as
+      { rowid: bigint; time_ns: bigint; service: string; resource_id: bigint; scope_id: bigint; json: string }[];
+    const more = rows.length > limit;
+    if (more) rows.pop();
+    const page: RecordPage = {
+      records: rows.map((r) => ({ service: r.service, resource: this.origin(r.resource_id), scope: this.origin(r.scope_id), record: JSON.parse(r.json) as Record<string, unknown> })),
+    };
+    const last = rows[rows.length - 1];
+    if (more && last) page.nextPageToken = Buffer.from(`${last.time_ns}:${last.rowid}`).toString('base64url');
+    return page;
   }
 
   async applyRetention(): Promise<RetentionResult> {

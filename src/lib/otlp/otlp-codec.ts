@@ -60,7 +60,57 @@ function type(name: string): protobuf.Type {
   return t;
 }
 
-const TO_OBJECT: protobuf.IConversionOptions = { longs: String, enums: Number, bytes: String, defaults: false, arrays: false, oneofs: false };
+// `json`: NaN and infinities as "NaN", "Infinity", "-Infinity", as the OTLP/JSON mapping writes them.
+const TO_OBJECT: protobuf.IConversionOptions = { longs: String, enums: Number, bytes: String, defaults: false, arrays: false, oneofs: false, json: true };
+
+// 64-bit integer fields of the OTLP messages; JSON may carry them as numbers or decimal strings.
+const SIGNED_64 = new Set(['intValue', 'asInt']);
+const UNSIGNED_64 = new Set(['timeUnixNano', 'startTimeUnixNano', 'endTimeUnixNano', 'observedTimeUnixNano', 'count', 'bucketCounts']);
+const INT_TEXT = /^-?(?:0|[1-9][0-9]*)$/;
+const I64_MIN = -(2n ** 63n);
+const I64_MAX = 2n ** 63n - 1n;
+const U64_MAX = 2n ** 64n - 1n;
+
+function integerProblem(v: unknown, signed: boolean): string | undefined {
+  let n: bigint;
+  if (typeof v === 'number') {
+    // A JSON number past 2^53 has lost digits in the sender already; taken as it reads if it is in range.
+    if (!Number.isInteger(v)) return 'is not an integer';
+    n = BigInt(v);
+  } else if (typeof v === 'string') {
+    if (!INT_TEXT.test(v)) return 'is not a decimal integer';
+    n = BigInt(v);
+  } else {
+    return 'is not a number or a decimal string';
+  }
+  if (signed ? n < I64_MIN || n > I64_MAX : n < 0n || n > U64_MAX) return `is out of the ${signed ? 'int64' : 'uint64'} range`;
+  return undefined;
+}
+
+/**
+ * Refuses 64-bit integer fields that protobufjs would wrap, clamp or truncate
+ * (`"9223372036854775808"`, `"1.5"`, `1e20`), naming the field's path.
+ */
+function checkJsonIntegers(node: unknown, path: string): void {
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) if (node[i] !== null && typeof node[i] === 'object') checkJsonIntegers(node[i], `${path}[${i}]`);
+    return;
+  }
+  if (node === null || typeof node !== 'object') return;
+  for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
+    const signed = SIGNED_64.has(k);
+    if (signed || UNSIGNED_64.has(k)) {
+      const values = Array.isArray(v) ? v : [v];
+      for (let i = 0; i < values.length; i++) {
+        const problem = integerProblem(values[i], signed);
+        if (problem) {
+          const where = `${path}.${k}${Array.isArray(v) ? `[${i}]` : ''}`;
+          throw new OtlpDecodeError(`${where} ${JSON.stringify(values[i])?.slice(0, 40)} ${problem}`, 'invalid_integer');
+        }
+      }
+    } else if (v !== null && typeof v === 'object') checkJsonIntegers(v, path === '' ? k : `${path}.${k}`);
+  }
+}
 
 /** Walks the places where OTLP carries trace/span ids and rewrites them. */
 function mapIds(signal: OtlpSignal, req: OtlpObject, fn: (v: unknown) => unknown): void {
@@ -151,6 +201,7 @@ export function decodeExportMessage(signal: OtlpSignal, body: Uint8Array, format
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new OtlpDecodeError(`invalid ${t.name}: the JSON body must be an object`, 'malformed');
   }
+  checkJsonIntegers(parsed, '');
   return messageFromObject(signal, parsed as OtlpObject, false);
 }
 

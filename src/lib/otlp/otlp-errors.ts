@@ -3,7 +3,7 @@
 import { MaxproError, type MaxproErrorOptions } from '../errors.js';
 
 /** Why a body could not be decoded; also the rejection-counter label. */
-export type OtlpDecodeReason = 'malformed' | 'nesting_too_deep';
+export type OtlpDecodeReason = 'malformed' | 'nesting_too_deep' | 'invalid_integer';
 
 /** An OTLP request body could not be decoded. The message says what and where. */
 export class OtlpDecodeError extends MaxproError {

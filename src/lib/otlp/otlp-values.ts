@@ -20,7 +20,8 @@ export interface JsonAnyValue {
   stringValue?: string;
   boolValue?: boolean;
   intValue?: string;
-  doubleValue?: number;
+  /** A number; NaN and infinities as the strings "NaN", "Infinity", "-Infinity" (the OTLP/JSON mapping). */
+  doubleValue?: number | string;
   bytesValue?: string;
   arrayValue?: { values?: JsonAnyValue[] };
   kvlistValue?: { values?: JsonKeyValue[] };
@@ -68,7 +69,10 @@ export function anyValueJson(v: unknown): JsonAnyValue {
     case 'stringValue': return { stringValue: m.stringValue as string };
     case 'boolValue': return { boolValue: m.boolValue as boolean };
     case 'intValue': return { intValue: int64String(m.intValue) };
-    case 'doubleValue': return { doubleValue: m.doubleValue as number };
+    case 'doubleValue': {
+      const d = m.doubleValue as number;
+      return { doubleValue: Number.isFinite(d) ? d : String(d) };
+    }
     case 'bytesValue': return { bytesValue: bytesBase64(m.bytesValue) };
     case 'arrayValue': {
       const values = (m.arrayValue as PbMessage | null)?.values as unknown[] | undefined;

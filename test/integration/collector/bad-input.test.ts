@@ -51,7 +51,7 @@ const traceBody = (spans: Record<string, unknown>[]): Buffer => Buffer.from(JSON
 }));
 
 test('bad input: status, reason counter, no crash, bounded memory', { skip: TESTDATA_SKIP }, async (t) => {
-  const c = await mustStartCollector(t, { limits: { maxBodyBytes: 2 * 1024 * 1024, maxDecompressedBytes: 16 * 1024 * 1024 } });
+  const c = await mustStartCollector(t, { limits: { maxBodyBytes: 2 * 1024 * 1024, maxDecompressedBytes: 16 * 1024 * 1024, overLimit: 'refuse' } });
   const rejected = (): Record<string, number> => c.stats().rejected;
 
   await t.test('truncated protobuf: 400 with a Status body naming the problem', async () => {

@@ -34,6 +34,7 @@ test('every span feature, rejections and baggage: identical on both paths', () =
     { key: 'by', value: { bytesValue: 'AQID' } }, { key: 'arr', value: { arrayValue: { values: [{ stringValue: 'a' }, { intValue: '1' }, {}] } } },
     { key: 'earr', value: { arrayValue: {} } }, { key: 'kv', value: { kvlistValue: { values: [{ key: 'in', value: { kvlistValue: { values: [{ key: 'x', value: { doubleValue: -2.25 } }] } } }, { key: 'nov' }] } } },
     { key: 'ekv', value: { kvlistValue: {} } }, { key: 'empty', value: {} }, { key: 'novalue' },
+    { key: 'nan', value: { doubleValue: 'NaN' } }, { key: 'inf', value: { doubleValue: 'Infinity' } }, { key: 'ninf', value: { doubleValue: '-Infinity' } },
   ];
   const span = (n: number, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
     traceId: ID(n, 32), spanId: ID(n, 16), parentSpanId: ID(n + 1000, 16), name: `op ${n}`, kind: n % 6, traceState: 'a=1',
@@ -61,12 +62,26 @@ test('every span feature, rejections and baggage: identical on both paths', () =
   const body = encodeExportRequest('traces', req, 'protobuf');
   both(body);
   both(body, { maxAttributeDepth: 1, maxAttributeValueLength: 5 }, [{ key: 'tenant', value: { stringValue: 'acme' } }, { key: 's', value: { stringValue: 'shadowed' } }]);
+  both(body, { overLimit: 'refuse' });
+  // Default: over the attribute count, the extras are dropped and counted as the SDKs do.
   const r = decodeSpanRows(body);
-  assert.equal(r.rows.length, 4);
-  assert.equal(r.rejected, 4);
-  assert.deepEqual([...r.reasons.entries()].sort(), [['invalid_span_id', 1], ['invalid_trace_id', 1], ['too_many_attributes', 2]]);
+  assert.equal(r.rows.length, 6);
+  assert.equal(r.rejected, 2);
+  assert.deepEqual([...r.reasons.entries()].sort(), [['invalid_span_id', 1], ['invalid_trace_id', 1]]);
   assert.equal(r.rows[0]!.startNs, 1700000000000000001n);
   assert.equal(r.rows[0]!.endNs, 18446744073709551615n);
+  const attrs = JSON.parse(r.rows[0]!.attributesJson) as KeyValue[];
+  assert.deepEqual(attrs.filter((a) => ['nan', 'inf', 'ninf'].includes(a.key)).map((a) => a.value?.doubleValue), ['NaN', 'Infinity', '-Infinity']);
+  const wide = r.rows.find((x) => x.name === 'op 6')!;
+  assert.equal((JSON.parse(wide.attributesJson) as unknown[]).length, 128);
+  assert.deepEqual(JSON.parse(wide.droppedJson), { droppedAttributesCount: 3 + 72, droppedEventsCount: 1, droppedLinksCount: 2 });
+  const resource = JSON.parse(r.rows.find((x) => x.name === 'op 8')!.resourceJson) as { attributes: unknown[]; droppedAttributesCount: number };
+  assert.equal(resource.attributes.length, 128);
+  assert.equal(resource.droppedAttributesCount, 172);
+  // Refuse mode: the same spans are rejected whole.
+  const refused = decodeSpanRows(body, { overLimit: 'refuse' });
+  assert.equal(refused.rows.length, 4);
+  assert.deepEqual([...refused.reasons.entries()].sort(), [['invalid_span_id', 1], ['invalid_trace_id', 1], ['too_many_attributes', 2]]);
 });
 
 test('wire edge cases: oneof set twice, repeated fields, unknown fields', () => {
