@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfigFile, parseConfigText } from '../../../src/agent/config/load-config.js';
+import { loadConfigFile, MAX_CONFIG_BYTES, parseConfigText } from '../../../src/agent/config/load-config.js';
 import { resolveConfig } from '../../../src/agent/config/config-overrides.js';
 import { resolveConfigInWorker } from '../../../src/agent/config/config-worker.js';
 import { agentConfigJsonSchema } from '../../../src/agent/config/agent-config.js';
@@ -133,6 +133,43 @@ describe('agent config', () => {
 
   test('an unreadable file is a ConfigError naming it', () => {
     assert.throws(() => loadConfigFile('/nonexistent/maxpro.yaml'), /\/nonexistent\/maxpro\.yaml: cannot read: ENOENT/);
+  });
+
+  describe('limits before parsing: size, UTF-8, aliases, each with file and line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mpx-cfg-limits-'));
+    const BOMB = 'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n'
+      + 'd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n';
+    const cases: { name: string; bytes: () => Buffer; match?: RegExp; ok?: boolean }[] = [
+      { name: 'one byte over the size limit', bytes: () => Buffer.concat([Buffer.from('# '), Buffer.alloc(MAX_CONFIG_BYTES - 1, 0x20)]), match: /big\.yaml: \(file\): 1\.0 MiB exceeds the 1\.0 MiB limit/ },
+      { name: 'a byte that is not UTF-8 on line 3', bytes: () => Buffer.concat([Buffer.from('agent:\n  logLevel: info\n# caf'), Buffer.from([0xe9]), Buffer.from('\n')]), match: /big\.yaml:3: \(file\): not UTF-8: byte 0xe9 at offset 29/ },
+      { name: 'an overlong encoding of "/"', bytes: () => Buffer.concat([Buffer.from('# '), Buffer.from([0xc0, 0xaf])]), match: /big\.yaml:1: \(file\): not UTF-8: byte 0xc0/ },
+      { name: 'a UTF-16 surrogate encoded in UTF-8', bytes: () => Buffer.concat([Buffer.from('#\n\n# '), Buffer.from([0xed, 0xa0, 0x80])]), match: /big\.yaml:3: \(file\): not UTF-8: byte 0xed/ },
+      { name: 'an alias bomb', bytes: () => Buffer.from(`agent: {}\n${BOMB}`), match: /big\.yaml:3: \(yaml\): aliases expand past 100 nodes/ },
+      { name: 'valid multi-byte text', bytes: () => Buffer.from('# café 😀 日本\nagent: {}\n'), ok: true },
+    ];
+    for (const c of cases) {
+      test(c.name, () => {
+        const file = join(dir, 'big.yaml');
+        writeFileSync(file, c.bytes());
+        if (c.ok) {
+          assert.doesNotThrow(() => loadConfigFile(file));
+          return;
+        }
+        assert.throws(() => loadConfigFile(file), (e: unknown) => e instanceof ConfigError && c.match!.test(e.message) && e.file === file);
+      });
+    }
+    test('a 50 MB file is refused at once, without being read', () => {
+      const file = join(dir, 'huge.yaml');
+      writeFileSync(file, Buffer.alloc(50 * 1024 * 1024, 0x20));
+      const rss = process.memoryUsage().rss;
+      const t0 = performance.now();
+      assert.throws(() => loadConfigFile(file), /huge\.yaml: \(file\): 50\.0 MiB exceeds/);
+      assert.ok(performance.now() - t0 < 200, `${performance.now() - t0} ms`);
+      assert.ok(process.memoryUsage().rss - rss < 16 * 1024 * 1024, 'not held in memory');
+    });
+    test('text over the limit is refused by the parser too (overrides, stdin)', () => {
+      assert.match(refused(`# ${'x'.repeat(MAX_CONFIG_BYTES)}`).message, /agent\.yaml: \(file\): .* exceeds/);
+    });
   });
 
   test('docs/config.schema.json is up to date', () => {
