@@ -11,7 +11,7 @@ import { createK8sMetadata } from '../enrich/k8s-metadata.js';
 import type { K8sMetadata } from '../enrich/k8s-metadata.js';
 import { ClosedError } from '../lib/errors.js';
 import type { RedactorHandle } from '../enrich/redaction.js';
-import { enableBpfStats, ensurePinDir } from '../ebpf/index.js';
+import { effectiveCaps, enableBpfStats, ensurePinDir } from '../ebpf/index.js';
 import type { BpfStatsHandle } from '../ebpf/index.js';
 import type { MetricFamily } from '../lib/metric-family.js';
 // The OTLP (OpenTelemetry SDK) and remote-write (protobufjs) exporters are
@@ -410,7 +410,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     try {
       bpfStats = enableBpfStats();
     } catch (err) {
-      log(`BPF run-time stats unavailable: ${err instanceof Error ? err.message : String(err)}`);
+      log(`BPF run-time stats unavailable: ${err instanceof Error ? err.message : String(err)}${effectiveCaps().has('CAP_SYS_ADMIN') ? '' : ' (BPF_ENABLE_STATS needs CAP_SYS_ADMIN): maxpro_probe_bpf_run_seconds stays at 0'}`);
     }
     for (const p of PROBES) if (cfg.probes[p].enabled) await loadProbe(p);
     await syncCgroupFilters();

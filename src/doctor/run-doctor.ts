@@ -5,12 +5,13 @@
  * actually works on this kernel.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readlinkSync } from 'node:fs';
 import { release } from 'node:os';
 import {
-  bpfObjectPath, enableBpfStats, haveHelper, haveMapType, haveProgramType, libbpfVersion, openObjectFile, tracepointArgCount, BPF_FUNC,
+  bpfObjectPath, enableBpfStats, haveHelper, haveMapType, haveProgramType, libbpfVersion, missingCapability, openObjectFile, PermissionError,
+  tracefsState, tracepointArgCount, BPF_FUNC,
 } from '../ebpf/index.js';
-import type { Link } from '../ebpf/index.js';
+import type { CapName, Link, TracefsState } from '../ebpf/index.js';
 import { MaxproError } from '../lib/errors.js';
 import { kubernetesConfigured } from '../enrich/k8s-metadata.js';
 import {
@@ -57,7 +58,7 @@ interface HookSpec {
 }
 
 const HOOKS: HookSpec[] = [
-  { id: 'hook.tracepoint', title: 'tracepoints', program: 'doctor__tracepoint', required: true, attach: (p) => p.attachTracepoint('syscalls', 'sys_enter_getppid') },
+  { id: 'hook.tracepoint', title: 'tracepoints', program: 'doctor__tracepoint', required: false, attach: (p) => p.attachTracepoint('syscalls', 'sys_enter_getppid') },
   { id: 'hook.raw_tracepoint', title: 'raw tracepoints', program: 'doctor__raw_tp', required: true, attach: (p) => p.attachRawTracepoint('sys_enter') },
   { id: 'hook.tp_btf', title: 'BTF tracepoints (tp_btf)', program: 'doctor__tp_btf', required: true, attach: (p) => p.attachTrace() },
   { id: 'hook.kprobe', title: 'kprobes', program: 'doctor__kprobe', required: false, attach: (p) => p.attachKprobe('vfs_read') },
@@ -106,23 +107,12 @@ export function runDoctor(options: DoctorOptions = {}): DoctorReport {
     detail: bpffs.length ? `mounted at ${bpffs.join(', ')}` : 'not mounted: pinned maps cannot survive restarts',
     ...(bpffs.includes('/sys/fs/bpf') ? {} : { fix: 'maxpro doctor --fix (or: mount -t bpf bpf /sys/fs/bpf)' }),
   });
-  const tfs = tracefsDir();
-  add({
-    id: 'mount.tracefs', title: 'tracefs', required: true, status: tfs ? 'ok' : 'fail',
-    detail: tfs ? `mounted at ${tfs}` : 'not mounted: tracepoint ids cannot be resolved',
-    ...(tfs ? {} : { fix: 'maxpro doctor --fix (or: mount -t tracefs tracefs /sys/kernel/tracing)' }),
-  });
+  const tfs = tracefsState();
+  add(tracefsCheck(tfs, process.getuid?.()));
 
   const caps = effectiveCaps();
+  for (const c of capabilityChecks(caps, root)) add(c);
   const capOk = caps.has('CAP_SYS_ADMIN') || (caps.has('CAP_BPF') && caps.has('CAP_PERFMON'));
-  add({
-    id: 'caps.bpf', title: 'capabilities', required: true, status: capOk ? 'ok' : 'fail',
-    detail: `${root ? 'root; ' : ''}effective: ${[...caps].sort().join(', ') || 'none'}`,
-    ...(capOk ? {} : { fix: 'run as root, or grant CAP_BPF and CAP_PERFMON (CAP_SYS_ADMIN on kernels < 5.8)' }),
-  });
-  if (!caps.has('CAP_NET_ADMIN')) {
-    add({ id: 'caps.net_admin', title: 'CAP_NET_ADMIN', required: false, status: 'warn', detail: 'missing: XDP and TC hooks cannot attach', fix: 'grant CAP_NET_ADMIN for network hooks' });
-  }
 
   const lockdown = readSysFile('/sys/kernel/security/lockdown');
   const mode = lockdown ? /\[(\w+)\]/.exec(lockdown)?.[1] ?? 'unknown' : 'none';
@@ -174,7 +164,12 @@ export function runDoctor(options: DoctorOptions = {}): DoctorReport {
   // `tracing` (tp_btf/fentry) cannot be probed by type alone: the hook checks below load it.
   for (const t of ['tracepoint', 'raw_tracepoint', 'perf_event', 'kprobe', 'xdp', 'sched_cls']) {
     const r = haveProgramType(t);
-    add({ id: `prog.${t}`, title: `program type ${t}`, required: false, status: r.supported ? 'ok' : 'unavailable', detail: r.supported ? 'supported' : r.reason });
+    // The feature probe cannot tell a missing type from a refused one: name the capability when it is missing.
+    const cap = r.supported ? undefined : missingCapability([t], caps);
+    add({
+      id: `prog.${t}`, title: `program type ${t}`, required: false, status: r.supported ? 'ok' : 'unavailable',
+      detail: r.supported ? 'supported' : cap ? `needs ${cap}, which this process lacks` : r.reason,
+    });
   }
 
   let objPath: string | undefined;
@@ -183,13 +178,17 @@ export function runDoctor(options: DoctorOptions = {}): DoctorReport {
   } catch (err) {
     add({ id: 'bpf.objects', title: 'compiled BPF objects', required: true, status: 'fail', detail: msg(err), fix: 'npm run build' });
   }
-  if (objPath) for (const hook of HOOKS) add(checkHook(objPath, hook, tfs !== undefined));
+  if (objPath) for (const hook of HOOKS) add(checkHook(objPath, hook, tfs, caps));
 
   try {
     enableBpfStats().close();
     add({ id: 'bpf.stats', title: 'BPF run-time stats', required: false, status: 'ok', detail: 'BPF_ENABLE_STATS works' });
   } catch (err) {
-    add({ id: 'bpf.stats', title: 'BPF run-time stats', required: false, status: 'warn', detail: msg(err) });
+    const admin = caps.has('CAP_SYS_ADMIN');
+    add({
+      id: 'bpf.stats', title: 'BPF run-time stats', required: false, status: 'warn',
+      detail: admin ? msg(err) : `needs CAP_SYS_ADMIN, which this process lacks: maxpro_probe_bpf_run_seconds and the run counts stay at 0 (${msg(err)})`,
+    });
   }
   return finish(rel, checks, libbpf);
 }
@@ -212,10 +211,14 @@ export function kubernetesCheck(env: Readonly<Record<string, string | undefined>
   return { ...base, status: 'ok', detail: `in-cluster service account; pods of node ${env['NODE_NAME']} (needs get, list and watch on pods)` };
 }
 
-function checkHook(objPath: string, hook: HookSpec, haveTracefs: boolean): DoctorCheck {
+function checkHook(objPath: string, hook: HookSpec, tfs: TracefsState, caps: ReadonlySet<CapName>): DoctorCheck {
   const base = { id: hook.id, title: hook.title, required: hook.required };
-  if (!haveTracefs && hook.id === 'hook.tracepoint') {
-    return { ...base, status: 'fail', detail: 'tracefs is not mounted', fix: 'maxpro doctor --fix' };
+  if (hook.id === 'hook.tracepoint' && tfs.state !== 'readable') {
+    return {
+      ...base, status: 'unavailable',
+      detail: tfs.state === 'not-mounted' ? 'tracefs is not mounted: tracepoint ids cannot be resolved'
+        : `${tfs.file} is not readable by this process (${tfs.errno}): tracepoint ids cannot be resolved`,
+    };
   }
   const spec = openObjectFile(objPath, 'doctor');
   try {
@@ -230,12 +233,75 @@ function checkHook(objPath: string, hook: HookSpec, haveTracefs: boolean): Docto
     }
   } catch (err) {
     spec.close();
+    const cap = err instanceof PermissionError && !caps.has(err.capability as CapName) ? err.capability : undefined;
     return {
       ...base,
       status: hook.required ? 'fail' : 'unavailable',
-      detail: msg(err),
-      ...(hook.required ? { fix: 'this kernel lacks a hook the agent needs; see the detail' } : {}),
+      detail: cap ? `needs ${cap}, which this process lacks (${msg(err)})` : msg(err),
+      ...(hook.required ? { fix: cap ? `grant ${cap}` : 'this kernel lacks a hook the agent needs; see the detail' } : {}),
     };
+  }
+}
+
+/**
+ * tracefs: not mounted, mounted but not readable by this process (root-only
+ * by default, so every non-root agent sees this), or readable. The probes
+ * need none of it (tp_btf), so it is never required.
+ */
+export function tracefsCheck(tfs: TracefsState, uid: number | undefined): DoctorCheck {
+  const base = { id: 'mount.tracefs', title: 'tracefs', required: false };
+  const without = 'the probes use tp_btf instead; TCP drop and reset reasons are named reason_<n>';
+  if (tfs.state === 'readable') return { ...base, status: 'ok', detail: `mounted at ${tfs.dir}, readable` };
+  if (tfs.state === 'not-mounted') {
+    return { ...base, status: 'warn', detail: `not mounted: ${without}`, fix: 'maxpro doctor --fix (or: mount -t tracefs tracefs /sys/kernel/tracing)' };
+  }
+  return {
+    ...base, status: 'warn',
+    detail: `mounted at ${tfs.dir} but not readable by uid ${uid ?? '?'} (${tfs.errno} on ${tfs.file}): ${without}`,
+  };
+}
+
+/**
+ * One check per capability the agent uses, each naming what is lost without
+ * it. CAP_SYS_ADMIN stands in for CAP_BPF and CAP_PERFMON (kernels < 5.8).
+ */
+export function capabilityChecks(caps: ReadonlySet<CapName>, root: boolean, canReadOthersExe: () => boolean = otherExeReadable): DoctorCheck[] {
+  const admin = caps.has('CAP_SYS_ADMIN');
+  const held = (c: CapName): boolean => caps.has(c) || admin;
+  const out: DoctorCheck[] = [];
+  const need = (id: string, cap: CapName, what: string): void => {
+    const ok = held(cap);
+    out.push({
+      id, title: cap, required: true, status: ok ? 'ok' : 'fail',
+      detail: ok ? `held${caps.has(cap) ? '' : ' (as CAP_SYS_ADMIN)'}${root ? '; root' : ''}` : `missing: ${what}`,
+      ...(ok ? {} : { fix: `grant ${cap} (as root: setcap, a systemd AmbientCapabilities= line, or the pod's securityContext.capabilities.add)` }),
+    });
+  };
+  need('caps.bpf', 'CAP_BPF', 'no map can be created and no program loaded');
+  need('caps.perfmon', 'CAP_PERFMON', 'tracing programs (tracepoints, tp_btf) cannot load or attach');
+  const ptrace = caps.has('CAP_SYS_PTRACE');
+  const exeOk = ptrace || canReadOthersExe();
+  out.push({
+    id: 'caps.sys_ptrace', title: 'CAP_SYS_PTRACE', required: false, status: exeOk ? 'ok' : 'warn',
+    detail: ptrace ? 'held' : exeOk ? 'not held; /proc/<pid>/exe of other users is readable anyway'
+      : 'missing: exec events of other users\' processes lack the executable path (/proc/<pid>/exe is a ptrace-mode read)',
+    ...(exeOk ? {} : { fix: 'grant CAP_SYS_PTRACE for exec probing (the chart adds it when probe.enableProcessExec is on)' }),
+  });
+  const net = caps.has('CAP_NET_ADMIN');
+  out.push({
+    id: 'caps.net_admin', title: 'CAP_NET_ADMIN', required: false, status: net ? 'ok' : 'unavailable',
+    detail: net ? 'held' : 'not held: XDP and TC hooks cannot load or attach (no MaxPro probe uses them)',
+  });
+  return out;
+}
+
+/* readlink(/proc/1/exe): a process of another user (or with more capabilities). */
+function otherExeReadable(): boolean {
+  try {
+    readlinkSync('/proc/1/exe');
+    return true;
+  } catch {
+    return false;
   }
 }
 

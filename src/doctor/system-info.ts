@@ -3,21 +3,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 
-/** Capability bits (include/uapi/linux/capability.h). */
-export const CAP = { CAP_NET_ADMIN: 12, CAP_SYS_ADMIN: 21, CAP_SYS_RESOURCE: 24, CAP_PERFMON: 38, CAP_BPF: 39 } as const;
-export type CapName = keyof typeof CAP;
-
-/** The effective capability set of this process. */
-export function effectiveCaps(statusText?: string): Set<CapName> {
-  const text = statusText ?? readFileSync('/proc/self/status', 'utf8');
-  const hex = /^CapEff:\s*([0-9a-f]+)/m.exec(text)?.[1] ?? '0';
-  const bits = BigInt(`0x${hex}`);
-  const out = new Set<CapName>();
-  for (const [name, bit] of Object.entries(CAP) as [CapName, number][]) {
-    if ((bits >> BigInt(bit)) & 1n) out.add(name);
-  }
-  return out;
-}
+export { CAP, effectiveCaps } from '../ebpf/index.js';
+export type { CapName } from '../ebpf/index.js';
 
 /** Parses `6.18.44-fc` into [6, 18, 44]. */
 export function parseKernelVersion(rel: string = release()): [number, number, number] {

@@ -26,6 +26,8 @@ export { readDropCounts, totalDrops, readErrorCounts, DROP_REASONS } from './dro
 export type { DropReason, BpfErrorCount } from './drop-counters.js';
 export { haveProgramType, haveMapType, haveHelper, tracepointArgCount, requireFeature, BPF_FUNC } from './features.js';
 export type { FeatureResult } from './features.js';
+export { CAP, effectiveCaps, missingCapability } from './capabilities.js';
+export type { CapName } from './capabilities.js';
 export { tracefsState, TRACEFS_DIRS } from './tracefs.js';
 export type { TracefsState } from './tracefs.js';
 export { enableBpfStats } from './bpf-stats.js';
@@ -40,5 +42,5 @@ export type { NativePerfEventAttr } from './native.js';
 export { errnoName } from './errno.js';
 export {
   VerifierError, NotSupportedError, PermissionError, ClosedError, SyscallError, AttachError, NativeMissingError, LayoutError, NotFoundError,
-  InvalidArgumentError,
+  InvalidArgumentError, TracefsError,
 } from '../lib/errors.js';

@@ -10,6 +10,7 @@ import {
   ClosedError, InvalidArgumentError, NotFoundError, PermissionError, SyscallError, VerifierError,
 } from '../lib/errors.js';
 import { native } from './native.js';
+import { missingCapability } from './capabilities.js';
 import type { NativeDatasecVar, NativeMapInfo, NativeOpenResult, NativeProgramInfo, ObjectHandle } from './native.js';
 import { createBpfObject } from './bpf-object.js';
 import type { BpfObject } from './bpf-object.js';
@@ -71,6 +72,7 @@ class Spec implements ObjectSpec {
   readonly variables: Readonly<Record<string, readonly NativeDatasecVar[]>>;
   #handle: ObjectHandle | undefined;
   #sections = new Map<string, Buffer>(); // data section map name -> patched initial value
+  #autoload = new Map<string, boolean>(); // program name -> autoload as set
 
   constructor(name: string, res: NativeOpenResult) {
     this.name = name;
@@ -118,6 +120,7 @@ class Spec implements ObjectSpec {
   setAutoload(program: string, on: boolean): this {
     if (!this.programs.some((p) => p.name === program)) throw new NotFoundError(`setAutoload: no program ${program} in ${this.name}`);
     native().objectSetAutoload(this.#h(), program, on);
+    this.#autoload.set(program, on);
     return this;
   }
 
@@ -142,7 +145,8 @@ class Spec implements ObjectSpec {
     if (!res.ok) {
       // The object cannot be loaded again after a failed load.
       this.close();
-      throw loadError(this.name, res.errno, res.log, res.libbpfLog, logSize);
+      const types = this.programs.filter((p) => this.#autoload.get(p.name) ?? p.autoload).map((p) => p.type);
+      throw loadError(this.name, res.errno, res.log, res.libbpfLog, logSize, types);
     }
     this.#handle = undefined; // ownership moves to the loaded object
     return createBpfObject(this.name, h, this.programs, this.maps, res.programs, res.maps);
@@ -158,7 +162,7 @@ class Spec implements ObjectSpec {
 const ENOSPC = 28;
 const EPERM = 1;
 
-function loadError(object: string, errno: number, log: string, libbpfLog: string, logSize: number): Error {
+function loadError(object: string, errno: number, log: string, libbpfLog: string, logSize: number, types: string[]): Error {
   const failed = /prog '([^']+)': (?:BPF program load failed|failed to load)/.exec(libbpfLog)?.[1];
   const lines = log.split('\n').filter((l, i, a) => l !== '' || i < a.length - 1);
   if (failed && lines.length > 0) {
@@ -166,7 +170,9 @@ function loadError(object: string, errno: number, log: string, libbpfLog: string
     return new VerifierError(`${object}/${failed}`, errno, lines, truncated);
   }
   if (errno === EPERM) {
-    return new PermissionError('CAP_BPF', `load ${object}: ${errnoName(errno)}: the kernel refused the program (missing CAP_BPF/CAP_PERFMON, or this program type is not permitted on this kernel)`);
+    const cap = missingCapability(types);
+    if (cap) return new PermissionError(cap, `load ${object}: EPERM: ${[...new Set(types)].join(', ') || 'its'} programs need ${cap}, which this process lacks`);
+    return new PermissionError('CAP_BPF', `load ${object}: EPERM: the kernel refused the program although the capabilities it needs are held (an LSM, kernel lockdown or a seccomp profile, or a program type not permitted on this kernel)`);
   }
   const reason = libbpfLog.split('\n').filter((l) => /fail|error|invalid/i.test(l)).slice(-2).join(' / ');
   return new SyscallError('bpf_object__load', errno, errnoName(errno), `${object}${reason ? `: ${reason.trim()}` : ''}`);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /** A loaded BPF program and the ways to attach it. */
-import { AttachError, ClosedError, InvalidArgumentError, NotSupportedError, PermissionError, SyscallError } from '../lib/errors.js';
+import { AttachError, ClosedError, InvalidArgumentError, NotSupportedError, PermissionError, SyscallError, TracefsError } from '../lib/errors.js';
+import { missingCapability } from './capabilities.js';
+import { tracefsState } from './tracefs.js';
 import { native } from './native.js';
 import type { LinkHandle, NativePerfEventAttr, ObjectHandle } from './native.js';
 import { createLink } from './link.js';
@@ -108,10 +110,35 @@ function attachError(program: string, target: string, feature: string, err: unkn
     if (err.errno === EOPNOTSUPP || err.errno === ENOTSUPP || (feature === 'kprobe' && (err.errno === ENOENT || err.errno === EINVAL))) {
       return new NotSupportedError(feature, `${msg}: ${feature} is not supported by this kernel`, { cause: err });
     }
-    if (err.errno === EPERM || err.errno === EACCES) {
-      return new PermissionError(feature === 'perf_event' ? 'CAP_PERFMON' : 'CAP_BPF', `${msg}: permission denied`, { cause: err });
+    if ((feature === 'tracepoint' || feature === 'tp') && (err.errno === EPERM || err.errno === EACCES || err.errno === ENOENT)) {
+      const tfs = tracefsError(msg, target, err);
+      if (tfs) return tfs;
     }
+    if (err.errno === EPERM || err.errno === EACCES) return permissionError(msg, feature, err);
     return new AttachError(program, msg, { cause: err });
   }
   return new AttachError(program, `attach ${program} to ${target}: ${String(err)}`, { cause: err });
+}
+
+/** A refusal for lack of privilege, naming the capability this process lacks. */
+export function permissionError(msg: string, kind: string, cause: unknown): PermissionError {
+  const cap = missingCapability([kind]);
+  if (cap) return new PermissionError(cap, `${msg}: permission denied: ${kind} needs ${cap}, which this process lacks`, { cause });
+  return new PermissionError(kind === 'perf_event' || kind === 'tracepoint' ? 'CAP_PERFMON' : 'CAP_BPF',
+    `${msg}: permission denied although the capabilities ${kind} needs are held (an LSM, kernel lockdown or a seccomp profile refused it)`, { cause });
+}
+
+/* `tracepoint/<category>/<name>` or `tp/<category>/<name>`: tracefs is where its id comes from. */
+function tracefsError(msg: string, target: string, cause: unknown): TracefsError | undefined {
+  const [, category, name] = target.split('/');
+  if (!category || !name) return undefined;
+  const st = tracefsState(category, name);
+  if (st.state === 'unreadable') {
+    return new TracefsError(st.file, 'unreadable',
+      `${msg}: this process (uid ${process.getuid?.() ?? '?'}) cannot read ${st.file} (${st.errno}): tracefs is root-only here; run as root or grant CAP_DAC_READ_SEARCH`, { cause });
+  }
+  if (st.state === 'not-mounted') {
+    return new TracefsError('/sys/kernel/tracing', 'not-mounted', `${msg}: tracefs is not mounted: mount -t tracefs tracefs /sys/kernel/tracing`, { cause });
+  }
+  return undefined;
 }

@@ -15,6 +15,7 @@ export type MaxproErrorCode =
   | 'MAXPRO_ERR_TIMEOUT'
   | 'MAXPRO_ERR_EBPF_NOT_SUPPORTED'
   | 'MAXPRO_ERR_EBPF_PERMISSION'
+  | 'MAXPRO_ERR_EBPF_TRACEFS'
   | 'MAXPRO_ERR_EBPF_VERIFIER'
   | 'MAXPRO_ERR_EBPF_SYSCALL'
   | 'MAXPRO_ERR_EBPF_ATTACH'
@@ -99,6 +100,22 @@ export class PermissionError extends MaxproError {
   constructor(capability: string, message: string, options?: MaxproErrorOptions) {
     super('MAXPRO_ERR_EBPF_PERMISSION', message, options);
     this.capability = capability;
+  }
+}
+
+/**
+ * A `tp/` program could not attach because tracefs, where its tracepoint id
+ * is read, is not mounted or not readable by this process (it is root-only
+ * on most systems). `file` is what could not be read.
+ */
+export class TracefsError extends MaxproError {
+  override readonly name = 'TracefsError';
+  readonly file: string;
+  readonly reason: 'not-mounted' | 'unreadable';
+  constructor(file: string, reason: 'not-mounted' | 'unreadable', message: string, options?: MaxproErrorOptions) {
+    super('MAXPRO_ERR_EBPF_TRACEFS', message, options);
+    this.file = file;
+    this.reason = reason;
   }
 }
 
