@@ -136,6 +136,14 @@ export function planArgs(args: readonly string[], start: number, actions: Map<nu
   for (let j = cmd + 1; j < end; j++) {
     const a = args[j]!;
     const next = args[j + 1];
+    // Most arguments are not options: only the generic words (`Bearer`, `aws_secret_access_key`) and RDP's `/p:` apply.
+    if (a.charCodeAt(0) !== 45) {
+      if (GENERIC_SECRET_FLAGS.has(a)) {
+        if (next !== undefined) set(j + 1, whole(next));
+        j++;
+      } else if (RDP.has(prog) && (a.startsWith('/p:') || a.startsWith('/password:'))) set(j, from(a, a.indexOf(':') + 1));
+      continue;
+    }
     if (GENERIC_SECRET_FLAGS.has(a) || own.includes(a) || (isSecretLongFlag(a) && next !== undefined && !next.startsWith('--'))) {
       if (next !== undefined) set(j + 1, whole(next));
       j++;
@@ -177,10 +185,6 @@ export function planArgs(args: readonly string[], start: number, actions: Map<nu
       const c = next.indexOf('%');
       if (c >= 0) set(j + 1, from(next, c + 1));
       j++;
-      continue;
-    }
-    if (RDP.has(prog) && (a.startsWith('/p:') || a.startsWith('/password:'))) {
-      set(j, from(a, a.indexOf(':') + 1));
       continue;
     }
     if (SHELLS.has(prog) && /^-[A-Za-z]*c[A-Za-z]*$/.test(a) && next !== undefined) {

@@ -24,6 +24,8 @@ const SECRET_SUFFIXES = ['password', 'passwd', 'secret', 'token'];
 /** Environment variables that are words of the list but hold no secret. */
 const NOT_SECRET_KEYS = new Set(['pwd', 'oldpwd']);
 const MAX_KEY = 128;
+/** Last letters of the secret words (and of `cookie`). */
+const KEY_LAST_LETTERS = 'destnhlry';
 
 /** Splits a key into lowercase words at `_`, `.`, `-` and camelCase boundaries. */
 export function keyWords(key: string): string[] {
@@ -49,6 +51,8 @@ export function keyWords(key: string): string[] {
 
 /** Whether a key (`DB_PASSWORD`, `--auth-token`, `clientSecret`) names a secret: decided by its last word. */
 export function isSecretKey(key: string): boolean {
+  // Every secret word ends in one of these letters: most keys are refused without splitting them.
+  if (!key.length || !KEY_LAST_LETTERS.includes(String.fromCharCode(key.charCodeAt(key.length - 1) | 32))) return false;
   const words = keyWords(key);
   const last = words[words.length - 1];
   if (last === undefined) return false;
@@ -110,8 +114,6 @@ export function cookieRanges(s: string, from: number, to: number, out: MaskRange
   }
 }
 
-/** Last letters of the secret words (and of `cookie`). */
-const KEY_LAST_LETTERS = 'destnhlry';
 
 /** `key=value`, `key: value` and `Cookie:` rules. */
 function keyValueRanges(s: string, out: MaskRange[]): void {
@@ -238,6 +240,10 @@ function shapeRanges(s: string, out: MaskRange[]): void {
 const BASE64 = /^[A-Za-z0-9+/]{8,}=*$/;
 
 const KEYWORDS = new Set(['bearer', 'basic', 'token', 'aws_secret_access_key', 'aws_session_token']);
+/** Literal alternations: linear in any engine. */
+const KEYWORD_HINT = /bearer|basic|token|aws_s/i;
+const HINT = /[=:]|bearer|basic|token|aws_s/i;
+const NONE: readonly MaskRange[] = [];
 
 /** Words after `Bearer`/`Basic` (and `Token` after a header name), `aws_secret_access_key VALUE`. One pass. */
 function wordRanges(s: string, out: MaskRange[]): void {
@@ -281,12 +287,16 @@ function wordRanges(s: string, out: MaskRange[]): void {
 }
 
 /** The ranges the default rules mask in `s` (unsorted, may overlap). */
-export function secretRanges(s: string): MaskRange[] {
+export function secretRanges(s: string): readonly MaskRange[] {
+  // What the rules need at least (one native search of a class and literals, no backtracking):
+  // most arguments need no scan at all.
+  if (s.length < 20 && !HINT.test(s)) return NONE;
   const out: MaskRange[] = [];
-  keyValueRanges(s, out);
-  urlRanges(s, out);
-  shapeRanges(s, out);
-  wordRanges(s, out);
+  const colon = s.indexOf(':');
+  if (colon >= 0 || s.includes('=')) keyValueRanges(s, out);
+  if (colon >= 0) urlRanges(s, out);
+  if (s.length >= 20) shapeRanges(s, out);
+  if (s.length >= 5 && KEYWORD_HINT.test(s)) wordRanges(s, out);
   return out;
 }
 
