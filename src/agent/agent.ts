@@ -337,6 +337,11 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     for (const [r, v] of Object.entries(st.dropped)) dropped.samples.push({ labels: { exporter: 'live_stream', reason: r }, value: v });
     exported.samples.push({ labels: { exporter: 'live_stream' }, value: st.sent });
     fams.push(qDepth, qCap, exported, dropped, retries);
+    const rs = redactor.stats();
+    fams.push({ name: 'maxpro_redacted_values', type: 'counter', help: 'Values in which redaction masked something.', samples: [{ labels: {}, value: rs.redacted }] });
+    fams.push({ name: 'maxpro_redaction_masked_whole', type: 'counter', help: 'Values masked whole instead of scanned, by reason (over the size or the match budget).', samples: [
+      { labels: { reason: 'oversize' }, value: rs.oversize }, { labels: { reason: 'match_budget' }, value: rs.overmatched },
+    ] });
     fams.push({ name: 'maxpro_agent_reloads', type: 'counter', help: 'Configuration reloads, by result.', samples: [
       { labels: { result: 'ok' }, value: reloads.ok }, { labels: { result: 'rejected' }, value: reloads.failed },
     ] });

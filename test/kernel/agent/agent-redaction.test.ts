@@ -125,6 +125,9 @@ describe('redaction through the agent: stream, OTLP, logs, metrics', { skip: ker
       if (!has(exported, c.want)) missing.push(`${c.name}: OTLP`);
     }
     assert.deepEqual(leaks, []);
+    const redacted = Number(/^maxpro_redacted_values_total (\d+)$/m.exec(metrics)?.[1] ?? 0);
+    assert.ok(redacted >= PLANTED.length, `maxpro_redacted_values_total ${redacted}`);
+    assert.match(metrics, /^maxpro_redaction_masked_whole_total\{reason="match_budget"\} 0$/m);
     assert.deepEqual(missing, [], 'every planted row arrives as its redacted argv');
     const changed = ORDINARY.flatMap((args) => [
       ...(has(streamed(), args) ? [] : [`${args.join(' ')}: stream`]),
