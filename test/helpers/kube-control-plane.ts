@@ -23,6 +23,8 @@ export interface ControlPlaneOptions {
   controllerManager?: boolean;
   /** Extra static-token users: token → [user, ...groups]. They have no rights until a binding grants them. */
   users?: Record<string, string[]>;
+  /** Extra kube-apiserver flags, e.g. a short --min-request-timeout so that watches end sooner. */
+  apiServerArgs?: string[];
 }
 
 export interface ApiResponse {
@@ -239,6 +241,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       // Without kube-controller-manager no namespace gets its "default" ServiceAccount, which this
       // admission plugin would require of every pod.
       ...(options.controllerManager ? [] : ['--disable-admission-plugins=ServiceAccount']),
+      ...(options.apiServerArgs ?? []),
     ];
     const startApi = async (): Promise<void> => {
       children.apiserver = run(k8sToolPath('kube-apiserver'), apiArgs, apiLog, pidFile);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Pod metadata against a real kube-apiserver and etcd (test/helpers/kube-control-plane.ts): the list
-// with the node's field selector, the watch, RBAC refusals and an API server restart, as the agent
-// meets them in a cluster.
+// with the node's field selector, the watch, RBAC refusals, the server ending a watch at its request
+// timeout and an API server restart, as the agent meets them in a cluster. No imitation of the API
+// server is kept: the real one produces every fault these tests need.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createK8sMetadata } from '../../../src/enrich/k8s-metadata.js';
@@ -10,6 +11,7 @@ import type { ControlPlane } from '../../helpers/kube-control-plane.js';
 import { waitFor } from '../../helpers/kernel.js';
 
 const VIEWER = 'viewer-token-0123456789abcdef';
+const WATCH_TIMEOUT_S = 5;
 
 describe('kubernetes pod metadata from a real API server', { skip: controlPlaneSkip(), timeout: 240_000 }, () => {
   let cp: ControlPlane;
@@ -36,8 +38,19 @@ describe('kubernetes pod metadata from a real API server', { skip: controlPlaneS
     cp.must('PATCH', `/api/v1/namespaces/${nsName}/pods/${name}`, { metadata: { labels } }, 'application/merge-patch+json');
 
   before(async () => {
-    cp = await startControlPlane({ users: { [VIEWER]: ['viewer'] } });
+    // The API server ends each watch after a random 5-10 s (default 30-60 min), as every cluster does.
+    cp = await startControlPlane({ users: { [VIEWER]: ['viewer'] }, apiServerArgs: [`--min-request-timeout=${WATCH_TIMEOUT_S}`] });
   });
+  /** Pod requests of one verb the API server has finished, from its own metrics. */
+  const podRequests = async (verb: 'LIST' | 'WATCH'): Promise<number> => {
+    const text = (await cp.api('GET', '/metrics')).text;
+    let n = 0;
+    for (const m of text.matchAll(/^apiserver_request_total\{([^}]*)\} (\d+)$/gm)) {
+      if (m[1]!.includes(`verb="${verb}"`) && m[1]!.includes('resource="pods"')) n += Number(m[2]);
+    }
+    return n;
+  };
+  const watchesEnded = (): Promise<number> => podRequests('WATCH');
   after(async () => {
     await cp?.close();
   });
@@ -112,6 +125,29 @@ describe('kubernetes pod metadata from a real API server', { skip: controlPlaneS
       assert.equal(k.stats().errors, 2);
       assert.equal(notices[2], `kubernetes: pod list on node ${n}-node recovered (1 pods)`);
       assert.ok(await waitFor(() => k.lookup(uid) !== undefined, 3000));
+    } finally {
+      await k.close();
+    }
+  });
+
+  test('the API server ends the watch at its request timeout: watched again from where it was, no error, no fresh list', async () => {
+    const n = await namespace();
+    const node = `${n}-node`;
+    const u1 = await createPod(n, 'p-1', node, { v: '0' });
+    const notices: string[] = [];
+    const k = createK8sMetadata({ kubeconfig: cp.kubeconfig, nodeName: node, onNotice: (m) => notices.push(m) });
+    try {
+      await k.start();
+      const [before, lists] = [await watchesEnded(), await podRequests('LIST')];
+      // At most twice the minimum timeout, plus slack for a busy machine.
+      const end = Date.now() + 4 * WATCH_TIMEOUT_S * 1000;
+      while (await watchesEnded() <= before && Date.now() < end) await new Promise((r) => setTimeout(r, 250));
+      assert.ok(await watchesEnded() > before, 'the API server ended a pod watch');
+      await relabel(n, 'p-1', { v: '1' });
+      assert.ok(await waitFor(() => k.lookup(u1)?.labels['v'] === '1', 5000), 'a change after the timeout arrives over the next watch');
+      assert.deepEqual(k.stats(), { state: 'watching', pods: 1, overflow: 0, errors: 0 });
+      assert.deepEqual(notices, [`kubernetes: watching pods on node ${node} (1 now)`]);
+      assert.equal(await podRequests('LIST'), lists, 'no list since the first');
     } finally {
       await k.close();
     }

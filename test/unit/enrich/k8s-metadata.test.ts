@@ -39,4 +39,5 @@ describe('kubernetes pod metadata', () => {
     assert.throws(() => createK8sMetadata({ kubeconfig: '/nonexistent/kubeconfig' }), { code: 'MAXPRO_ERR_INVALID_ARGUMENT' });
   });
 });
-// List, watch, RBAC refusals and API server restarts: test/integration/enrich/k8s-metadata-api.test.ts (a real kube-apiserver).
+// List, watch, RBAC refusals, watch timeouts and API server restarts: test/integration/enrich/k8s-metadata-api.test.ts
+// (a real kube-apiserver, which produces every fault those tests need).
