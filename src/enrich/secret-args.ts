@@ -17,7 +17,10 @@ export type ArgAction = { kind: 'ranges'; ranges: MaskRange[] } | { kind: 'scrip
 
 const MAX_DEPTH = 4;
 
-const basename = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
+const basename = (p: string): string => {
+  const slash = p.lastIndexOf('/');
+  return slash < 0 ? p : p.slice(slash + 1);
+};
 
 /** Flags whose next argument is a secret, for every program. */
 export const GENERIC_SECRET_FLAGS: ReadonlySet<string> = new Set([
@@ -116,6 +119,14 @@ export function planArgs(args: readonly string[], start: number, actions: Map<nu
   const login = LOGIN_TOOLS.has(prog) && positionals(args, cmd + 1, 3).some((j) => args[j] === 'login');
   const passwordP = MYSQL_LIKE.has(prog) || prog === 'sshpass' || login;
   const own = PASSWORD_FLAGS.get(prog) ?? [];
+  // What the program is, decided once for the loop below.
+  const curl = prog === 'curl';
+  const openssl = prog === 'openssl';
+  const smb = SMB.has(prog);
+  const rdp = RDP.has(prog);
+  const shell = SHELLS.has(prog);
+  const kube = prog === 'kubectl' || prog === 'oc';
+  const attachedP = passwordP || ATTACHED_P.has(prog);
 
   // Where this program's own arguments end and a command it runs begins.
   let end = args.length;
@@ -141,7 +152,7 @@ export function planArgs(args: readonly string[], start: number, actions: Map<nu
       if (GENERIC_SECRET_FLAGS.has(a)) {
         if (next !== undefined) set(j + 1, whole(next));
         j++;
-      } else if (RDP.has(prog) && (a.startsWith('/p:') || a.startsWith('/password:'))) set(j, from(a, a.indexOf(':') + 1));
+      } else if (rdp && (a.startsWith('/p:') || a.startsWith('/password:'))) set(j, from(a, a.indexOf(':') + 1));
       continue;
     }
     if (GENERIC_SECRET_FLAGS.has(a) || own.includes(a) || (isSecretLongFlag(a) && next !== undefined && !next.startsWith('--'))) {
@@ -155,39 +166,39 @@ export function planArgs(args: readonly string[], start: number, actions: Map<nu
       j++;
       continue;
     }
-    if ((passwordP || ATTACHED_P.has(prog)) && a.startsWith('-p') && a.length > 2 && !a.startsWith('--')) {
+    if (attachedP && a.startsWith('-p') && a.length > 2 && !a.startsWith('--')) {
       set(j, from(a, 2));
       continue;
     }
-    if (prog === 'curl' && (a === '-u' || a === '--user' || a === '-U' || a === '--proxy-user') && next !== undefined) {
+    if (curl && (a === '-u' || a === '--user' || a === '-U' || a === '--proxy-user') && next !== undefined) {
       const c = next.indexOf(':');
       if (c >= 0) set(j + 1, from(next, c + 1));
       j++;
       continue;
     }
-    if (prog === 'curl' && a.startsWith('-u') && a.length > 2 && !a.startsWith('--') && a.includes(':')) {
+    if (curl && a.startsWith('-u') && a.length > 2 && !a.startsWith('--') && a.includes(':')) {
       set(j, from(a, a.indexOf(':') + 1));
       continue;
     }
-    if (prog === 'curl' && (a === '-b' || a === '--cookie') && next !== undefined) {
+    if (curl && (a === '-b' || a === '--cookie') && next !== undefined) {
       const r: MaskRange[] = [];
       cookieRanges(next, 0, next.length, r);
       set(j + 1, r);
       j++;
       continue;
     }
-    if (prog === 'openssl' && OPENSSL_PASS.has(a) && next !== undefined) {
+    if (openssl && OPENSSL_PASS.has(a) && next !== undefined) {
       if (next.startsWith('pass:')) set(j + 1, from(next, 5));
       j++;
       continue;
     }
-    if (SMB.has(prog) && (a === '-U' || a === '--user') && next !== undefined) {
+    if (smb && (a === '-U' || a === '--user') && next !== undefined) {
       const c = next.indexOf('%');
       if (c >= 0) set(j + 1, from(next, c + 1));
       j++;
       continue;
     }
-    if (SHELLS.has(prog) && /^-[A-Za-z]*c[A-Za-z]*$/.test(a) && next !== undefined) {
+    if (shell && /^-[A-Za-z]*c[A-Za-z]*$/.test(a) && next !== undefined) {
       actions.set(j + 1, { kind: 'script' });
       j++;
       continue;
@@ -197,7 +208,7 @@ export function planArgs(args: readonly string[], start: number, actions: Map<nu
       j++;
       continue;
     }
-    if ((prog === 'kubectl' || prog === 'oc') && a === '--') {
+    if (kube && a === '--') {
       planArgs(args, j + 1, actions, depth + 1);
       return;
     }
