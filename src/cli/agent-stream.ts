@@ -74,12 +74,17 @@ export async function openAgentStream(o: AgentStreamOptions): Promise<AgentStrea
   });
 }
 
-/** The loss line of a summary in agent mode: what this subscription lost, and what the agent's probe lost meanwhile. */
-export function formatAgentLoss(probe: string, s: { first?: LiveStreamStatus; last?: LiveStreamStatus }): string {
-  if (!s.last) return 'lost: unknown (the agent sent no stream status)\n';
+/**
+ * The loss line of a summary in agent mode: what this subscription lost, what
+ * the command could not write (`outputDropped`: its stdout was not read fast
+ * enough), and what the agent's probe lost meanwhile.
+ */
+export function formatAgentLoss(probe: string, s: { first?: LiveStreamStatus; last?: LiveStreamStatus }, outputDropped?: number): string {
+  const out = outputDropped !== undefined ? `stdout too slow: ${outputDropped}; ` : '';
+  if (!s.last) return `lost: ${outputDropped ? `${outputDropped}+unknown (${out}` : 'unknown ('}the agent sent no stream status)\n`;
   const slow = s.last.dropped;
   const probeLost = (s.last.probeLost[probe] ?? 0) - (s.first?.probeLost[probe] ?? 0);
-  return `lost: ${slow + probeLost} (agent stream, reader too slow: ${slow}; agent ${probe} probe while attached: ${probeLost})\n`;
+  return `lost: ${slow + probeLost + (outputDropped ?? 0)} (agent stream, reader too slow: ${slow}; ${out}agent ${probe} probe while attached: ${probeLost})\n`;
 }
 
 /**

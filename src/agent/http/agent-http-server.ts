@@ -3,7 +3,7 @@
  * The agent's HTTP endpoints: `/metrics` (Prometheus text, or OpenMetrics
  * when the Accept header asks for it), `/healthz`, `/readyz`,
  * `/debug/pprof/profile?seconds=N`, `/debug/pprof/heap`, `/stream`
- * (NDJSON live events) and `/tcp/aggregates` (JSON, for `maxpro top tcp`).
+ * (NDJSON live events), `/stream/status?id=` (a subscriber's drops, out of band) and `/tcp/aggregates` (JSON, for `maxpro top tcp`).
  */
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
@@ -103,6 +103,10 @@ export async function createAgentHttpServer(options: AgentHttpServerOptions): Pr
             return;
           }
           options.stream.attach(req, res);
+          return;
+        case '/stream/status':
+          if (!options.stream) break;
+          options.stream.serveStatus(url.searchParams, res);
           return;
         case '/tcp/aggregates':
           if (!options.tcpAggregates) break;

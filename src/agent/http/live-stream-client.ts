@@ -55,6 +55,8 @@ export interface LiveStreamEnd {
 
 export interface LiveStreamSubscription {
   readonly url: string;
+  /** The agent's id for this subscription (`GET /stream/status?id=`), when it sent one. */
+  readonly id?: string;
   /** Resolves when the stream ends; never rejects. */
   readonly done: Promise<LiveStreamEnd>;
   close(): void;
@@ -118,7 +120,8 @@ export async function openLiveStream(options: LiveStreamClientOptions): Promise<
       release();
     }
   })();
-  return { url: options.url, done, close: () => ctrl.abort() };
+  const id = res.headers.get('x-maxpro-stream-id') ?? undefined;
+  return { url: options.url, ...(id ? { id } : {}), done, close: () => ctrl.abort() };
 }
 
 /** Streams until the signal aborts or the agent ends the stream; resolves to the number of events received. See `openLiveStream`. */

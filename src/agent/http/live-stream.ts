@@ -13,13 +13,19 @@
  * applied that (`onDemandChange`), so an attached client misses nothing the
  * kernel would have filtered.
  *
- * Each subscriber has a bounded queue (the response's write buffer, at most
- * `clientBufferBytes`): a subscriber that reads too slowly loses events,
- * counted per subscriber and in total, rather than growing the agent's
- * memory. Status lines (`{"stream":{…}}`) interleaved with the events tell
- * the subscriber what it lost: one on attach, then one per second while its
- * drops change, else every few seconds.
+ * Each subscriber has a bounded queue (at most `clientBufferBytes`, in
+ * front of a response write buffer kept below `WRITE_WATERMARK`): a
+ * subscriber that reads too slowly loses its oldest queued events, counted
+ * per subscriber and in total, rather than growing the agent's memory.
+ * Status lines (`{"stream":{…}}`) tell the subscriber what it lost: one on
+ * attach, one as soon as it starts losing events, then one per second while
+ * its drops change, else every few seconds; a status line goes out ahead of
+ * the queued events. What the connection's kernel buffers already hold (MiBs
+ * on loopback) still comes first, so `GET /stream/status?id=` (the id is in
+ * the `x-maxpro-stream-id` response header) answers the same status at once,
+ * out of band.
  */
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AgentEvent, AgentProbeName } from '../agent-event.js';
 import { MaxproError } from '../../lib/errors.js';
@@ -35,6 +41,8 @@ export type StreamDropReason = 'slow_client' | 'too_many_clients';
 export interface LiveStreamStats {
   clients: number;
   sent: number;
+  /** Events waiting in the subscribers' queues. */
+  queued: number;
   dropped: Record<StreamDropReason, number>;
 }
 
@@ -48,6 +56,13 @@ export interface LiveStreamStatus {
   probeLost: Record<string, number>;
 }
 
+/** `GET /stream/status?id=`: a subscriber's status, out of band. */
+export interface LiveStreamStatusReply extends LiveStreamStatus {
+  id: string;
+  /** Events queued for the subscriber in the agent (not counting what the kernel's socket buffers hold). */
+  queued: number;
+}
+
 export interface LiveStream {
   /**
    * Sends an enriched event to every attached subscriber whose filter
@@ -57,6 +72,8 @@ export interface LiveStream {
   publish(e: AgentEvent, kept: boolean): void;
   /** Serves one `GET /stream` request. */
   attach(req: IncomingMessage, res: ServerResponse): void;
+  /** Serves one `GET /stream/status?id=` request (404 for an id no subscriber has). */
+  serveStatus(params: URLSearchParams, res: ServerResponse): void;
   clients(): number;
   /** What the current subscribers need the TCP probe to send; undefined for nothing. */
   tcpDemand(): TcpDemand | undefined;
@@ -92,7 +109,12 @@ export interface LiveStreamOptions {
 }
 
 interface Client {
+  id: string;
   res: ServerResponse;
+  /** Lines not yet handed to the response, oldest first from `head`; `queuedBytes` counts their characters. */
+  queue: string[];
+  head: number;
+  queuedBytes: number;
   filter: StreamFilter;
   demand: TcpDemand | undefined;
   /** Probes whose every record this subscriber may want. */
@@ -104,6 +126,8 @@ interface Client {
 }
 
 const HEARTBEAT_TICKS = 5;
+/** The response's own buffer is kept below this; the rest waits in the client's queue, where the oldest can be dropped. */
+const WRITE_WATERMARK = 64 * 1024;
 const PROBES: readonly AgentProbeName[] = PROBE_NAMES;
 
 /** The JSON line of an event. */
@@ -131,12 +155,51 @@ export function createLiveStream(options: LiveStreamOptions = {}): LiveStream {
   let sent = 0;
   let timer: NodeJS.Timeout | undefined;
 
+  const statusOf = (c: Client): LiveStreamStatus => ({ sent: c.sent, dropped: c.dropped, probeLost: options.probeLost?.() ?? {} });
+  /** Written straight to the response: ahead of every queued event. */
   const status = (c: Client): void => {
-    if (c.res.writableLength > limit) return; // the next tick tries again
-    const s: LiveStreamStatus = { sent: c.sent, dropped: c.dropped, probeLost: options.probeLost?.() ?? {} };
-    c.res.write(`${JSON.stringify({ stream: s })}\n`);
+    // A subscriber that reads nothing at all gets no more status lines than this holds (it can ask /stream/status).
+    if (c.res.writableLength > 2 * WRITE_WATERMARK) return;
+    c.res.write(`${JSON.stringify({ stream: statusOf(c) })}\n`);
     c.reportedDropped = c.dropped;
     c.quietTicks = 0;
+  };
+  const pump = (c: Client): void => {
+    while (c.head < c.queue.length && c.res.writableLength < WRITE_WATERMARK) {
+      const line = c.queue[c.head]!;
+      c.queue[c.head++] = '';
+      c.queuedBytes -= line.length;
+      c.res.write(line);
+      c.sent++;
+      sent++;
+    }
+    if (c.head === c.queue.length) {
+      c.queue = [];
+      c.head = 0;
+    } else if (c.head > 1024 && c.head * 2 > c.queue.length) {
+      c.queue = c.queue.slice(c.head);
+      c.head = 0;
+    }
+  };
+  const enqueue = (c: Client, line: string): void => {
+    if (c.head === c.queue.length && c.res.writableLength < WRITE_WATERMARK) {
+      c.res.write(line);
+      c.sent++;
+      sent++;
+      return;
+    }
+    c.queue.push(line);
+    c.queuedBytes += line.length;
+    const wasDropping = c.dropped !== c.reportedDropped;
+    // Drop the oldest: what the subscriber reads next is then as recent as the queue allows.
+    while (c.queuedBytes > limit && c.head < c.queue.length - 1) {
+      c.queuedBytes -= c.queue[c.head]!.length;
+      c.queue[c.head++] = '';
+      c.dropped++;
+      dropped.slow_client++;
+    }
+    // The first loss is reported at once; later ones at the next tick.
+    if (!wasDropping && c.dropped !== c.reportedDropped) status(c);
   };
   const tick = (): void => {
     for (const c of clients) {
@@ -155,15 +218,8 @@ export function createLiveStream(options: LiveStreamOptions = {}): LiveStream {
       for (const c of clients) {
         if (c.filter.kept && !kept) continue;
         if (!matchesStreamFilter(e, c.filter)) continue;
-        if (c.res.writableLength > limit) {
-          c.dropped++;
-          dropped.slow_client++;
-          continue;
-        }
         line ??= eventToJson(e, redact) + '\n';
-        c.res.write(line);
-        c.sent++;
-        sent++;
+        enqueue(c, line);
       }
     },
     attach(req, res) {
@@ -187,12 +243,15 @@ export function createLiveStream(options: LiveStreamOptions = {}): LiveStream {
         return;
       }
       const c: Client = {
-        res, filter, demand: tcpDemandOf(filter), probes: PROBES.filter((p) => wantsProbeRecords(filter, p)),
+        id: randomBytes(8).toString('hex'), res, queue: [], head: 0, queuedBytes: 0, filter, demand: tcpDemandOf(filter), probes: PROBES.filter((p) => wantsProbeRecords(filter, p)),
         sent: 0, dropped: 0, reportedDropped: 0, quietTicks: 0,
       };
       const start = (): void => {
         if (!pending.delete(c)) return; // left, or the stream closed, while waiting
-        res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+        res.writeHead(200, {
+          'content-type': 'application/x-ndjson', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'x-maxpro-stream-id': c.id,
+        });
+        res.on('drain', () => pump(c));
         clients.add(c);
         status(c);
         if (!timer) {
@@ -215,10 +274,20 @@ export function createLiveStream(options: LiveStreamOptions = {}): LiveStream {
       if (widened) void widened.then(start, start);
       else start();
     },
+    serveStatus(params, res) {
+      const id = params.get('id') ?? '';
+      const c = [...clients].find((x) => x.id === id);
+      if (!c) {
+        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end(`no stream subscriber with id ${JSON.stringify(id.slice(0, 32))}\n`);
+        return;
+      }
+      const reply: LiveStreamStatusReply = { id: c.id, ...statusOf(c), queued: c.queue.length - c.head };
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(`${JSON.stringify(reply)}\n`);
+    },
     clients: () => clients.size,
     tcpDemand: () => mergeTcpDemands(everyone().flatMap((c) => (c.demand ? [c.demand] : []))),
     wantedProbes: () => PROBES.filter((p) => everyone().some((c) => c.probes.includes(p))),
-    stats: () => ({ clients: clients.size, sent, dropped: { ...dropped } }),
+    stats: () => ({ clients: clients.size, sent, queued: [...clients].reduce((n, c) => n + c.queue.length - c.head, 0), dropped: { ...dropped } }),
     close() {
       if (timer) clearInterval(timer);
       timer = undefined;

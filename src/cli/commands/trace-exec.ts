@@ -12,6 +12,7 @@ import type { ProcessRecord } from '../../probes/process/process-schema.js';
 import { createTable } from '../output/table.js';
 import { formatJsonLine } from '../output/json-lines.js';
 import { formatAgentLoss, openAgentStream, waitForStop } from '../agent-stream.js';
+import { createBoundedOutput } from '../output/bounded-output.js';
 import {
   EVENT_SOURCE_HELP, EVENT_SOURCE_OPTIONS, WORKLOAD_FILTER_OPTIONS, helpLine, parseEventSource, parseWorkloadFilters, workloadFilterHelp,
 } from '../workload-filter-flags.js';
@@ -111,13 +112,13 @@ export function formatAncestry(r: ExecRecord): string {
   return `    ↳ ${chain.length ? chain.join(' ← ') : '(no known parent)'}`;
 }
 
-/** The Ctrl-C summary. */
-export function formatSummary(shown: number, failed: number, filtered: number, s: ProcessPipelineStats): string {
+/** The Ctrl-C summary; `stdoutDropped`: rows not written because stdout was not read fast enough. */
+export function formatSummary(shown: number, failed: number, filtered: number, s: ProcessPipelineStats, stdoutDropped = 0): string {
   const l = s.probe.lost;
   const k = l.kernel;
   return `\n${shown} execs shown (${failed} failed), ${filtered} filtered out; events: ${s.probe.events.exec} exec, ${s.probe.events.fork} fork, ${s.probe.events.exit} exit\n` +
-    `lost: ${l.total} (ringbuf_full ${k.ringbuf_full}, output_failed ${k.output_failed}, helper_failed ${k.helper_failed}, ` +
-    `map_full ${k.map_full}, bpf_recursion ${k.bpf_recursion}, reader ${l.reader}, decode ${l.decode})\n`;
+    `lost: ${l.total + stdoutDropped} (ringbuf_full ${k.ringbuf_full}, output_failed ${k.output_failed}, helper_failed ${k.helper_failed}, ` +
+    `map_full ${k.map_full}, bpf_recursion ${k.bpf_recursion}, reader ${l.reader}, decode ${l.decode}, stdout ${stdoutDropped})\n`;
 }
 
 function intFlag(name: string, v: string | undefined): number | undefined {
@@ -180,10 +181,18 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
   };
 
   if (!json) io.out.write(`${TABLE.header()}\n`);
+  // Rows past what an unread stdout already buffers are dropped and counted, not held.
+  const out = createBoundedOutput(io.out);
 
   // The agent's events, when one answers.
   const extra = values.redact?.length ? createRedactor({ extraPatterns: values.redact }) : undefined;
   let pending = '';
+  let pendingRows = 0;
+  const flush = (): void => {
+    if (pendingRows) out.write(pending, pendingRows);
+    pending = '';
+    pendingRows = 0;
+  };
   const agent = await openAgentStream({
     source, err: io.err, signal: io.signal,
     filter: { probe: 'process', name: 'process.exec', ...filters },
@@ -194,8 +203,11 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
         return;
       }
       if (extra) r['process.command_args'] = extra.redactArgs(r['process.command_args'] ?? []);
-      if (!pending) setImmediate(() => { io.out.write(pending); pending = ''; });
-      pending += format(r, ancestry);
+      const row = format(r, ancestry);
+      if (!row) return;
+      if (!pendingRows) setImmediate(flush);
+      pending += row;
+      pendingRows++;
     },
   });
   if (agent) {
@@ -204,11 +216,10 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
     const ended = await waitForStop(io.signal, duration, agent.subscription.done);
     agent.subscription.close();
     await agent.subscription.done;
-    if (pending) io.out.write(pending);
-    pending = '';
+    flush();
     if (noRecord) io.err.write(`maxpro: ${noRecord} execs from the agent carried no record (an older agent): not shown\n`);
-    (json ? io.err : io.out).write(`\n${shown} execs shown (${failed} failed), ${filtered} filtered out; from the agent at ${agent.subscription.url}\n` +
-      formatAgentLoss('process', agent.status()));
+    (json ? io.err : io.out).write(`\n${shown - out.dropped()} execs shown (${failed} failed), ${filtered} filtered out; from the agent at ${agent.subscription.url}\n` +
+      formatAgentLoss('process', agent.status(), out.dropped()));
     if (ended?.by === 'agent') {
       io.err.write(`maxpro: the agent at ${agent.subscription.url} ended the stream${ended.error ? ` (${ended.error})` : ''}\n`);
       return 1;
@@ -229,15 +240,19 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
     onError: (err) => io.err.write(`maxpro: ${err instanceof Error ? err.message : String(err)}\n`),
     onRecords: (records) => {
       let text = '';
+      let rows = 0;
       for (const r of records) {
-        if (r['event.name'] === 'process.exec') text += format(r, ancestry);
+        if (r['event.name'] !== 'process.exec') continue;
+        const row = format(r, ancestry);
+        if (row) rows++;
+        text += row;
       }
-      if (text) io.out.write(text);
+      if (rows) out.write(text, rows);
     },
   });
   await waitForStop(io.signal, duration);
   const stats = await pipeline.close();
-  (json ? io.err : io.out).write(formatSummary(shown, failed, filtered, stats));
+  (json ? io.err : io.out).write(formatSummary(shown - out.dropped(), failed, filtered, stats, out.dropped()));
   return 0;
 }
 

@@ -200,8 +200,9 @@ describe('live stream over HTTP', () => {
       }
       const st = stream.stats();
       assert.ok(st.dropped.slow_client > 0, JSON.stringify(st));
-      assert.equal(st.sent + st.dropped.slow_client, n);
-      // Read everything: the last status line reports this subscriber's drops.
+      assert.equal(st.sent + st.queued + st.dropped.slow_client, n);
+      assert.ok(st.queued > 0, 'the queue holds the newest events');
+      // Read everything: the last status line reports this subscriber's drops, and the queue drains.
       let text = '';
       sock.on('data', (d: Buffer) => { text += d.toString('latin1'); });
       sock.resume();
@@ -209,8 +210,9 @@ describe('live stream over HTTP', () => {
         const m = [...text.matchAll(/\{"stream":(\{[^\n]*\})\}\n/g)].at(-1);
         return m ? JSON.parse(m[1]!) as LiveStreamStatus : undefined;
       };
-      await until(() => lastStatus()?.dropped === st.dropped.slow_client, 5000);
-      assert.equal(lastStatus()!.sent, st.sent);
+      await until(() => lastStatus()?.dropped === st.dropped.slow_client && lastStatus()?.sent === n - st.dropped.slow_client, 5000);
+      assert.equal(lastStatus()!.sent, n - st.dropped.slow_client);
+      assert.equal(stream.stats().queued, 0);
     } finally {
       sock.destroy();
       await srv.close();

@@ -175,7 +175,7 @@ describe('trace commands attached to an agent', () => {
       assert.equal(r.code, 0, r.err);
       assert.match(r.err, new RegExp(`^maxpro: attached to agent at ${agent.url}\n`));
       assert.match(r.err, /1 execs shown \(0 failed\), 0 filtered out; from the agent at/);
-      assert.match(r.err, /lost: 0 \(agent stream, reader too slow: 0; agent process probe while attached: 0\)/);
+      assert.match(r.err, /lost: 0 \(agent stream, reader too slow: 0; stdout too slow: 0; agent process probe while attached: 0\)/);
       const lines = r.out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
       assert.equal(lines.length, 1, 'the agent filtered by comm');
       assert.deepEqual(lines[0]!['process.command_args'], ['mxtest', 'a***', '--token=***'], 'argv kept apart, --redact applied on top');
