@@ -2,7 +2,7 @@
 // The chart, its value sets, and helm (built by scripts/build-k8s-tools.sh) for the chart tests.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,8 +24,18 @@ export const QUICK_START = ['--set', 'global.clusterName=prod-cluster-01', '--se
 
 export interface K8sObject { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; [k: string]: unknown }
 
-export const helmHome = mkdtempSync(join(tmpdir(), 'maxpro-helm-'));
+let home: string | undefined;
+/** helm's cache, config and data homes: created on first use (a skipped suite leaves none), removed at exit. */
+function helmHomeDir(): string {
+  if (home === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'maxpro-helm-'));
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+    home = dir;
+  }
+  return home;
+}
 export function helm(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const helmHome = helmHomeDir();
   const env = { ...process.env, HELM_CACHE_HOME: join(helmHome, 'cache'), HELM_CONFIG_HOME: join(helmHome, 'config'), HELM_DATA_HOME: join(helmHome, 'data') };
   const r = spawnSync(k8sToolPath('helm'), args, { encoding: 'utf8', env, timeout: 120_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };

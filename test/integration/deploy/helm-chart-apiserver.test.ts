@@ -5,11 +5,11 @@
 // `helm install` creates the objects and the agent's account may list and watch pods, nothing more.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { k8sToolsSkip } from '../../helpers/k8s-tools.js';
 import { controlPlaneSkip, startControlPlane } from '../../helpers/kube-control-plane.js';
 import type { ControlPlane } from '../../helpers/kube-control-plane.js';
-import { CHART, NS, QUICK_START, SM_CRD, VALUE_SETS, collection, helm, helmHome, render } from './chart-fixture.js';
+import { CHART, NS, QUICK_START, SM_CRD, VALUE_SETS, collection, helm, render } from './chart-fixture.js';
 
 describe('helm chart ebpf-probe against a real kube-apiserver', { skip: k8sToolsSkip('helm') || controlPlaneSkip() || (existsSync(SM_CRD) ? false : `needs ${SM_CRD} (shared test data)`), timeout: 300_000 }, () => {
   let cp: ControlPlane;
@@ -29,7 +29,6 @@ describe('helm chart ebpf-probe against a real kube-apiserver', { skip: k8sTools
   });
   after(async () => {
     await cp?.close();
-    rmSync(helmHome, { recursive: true, force: true });
   });
 
   const sets = [...VALUE_SETS, { name: 'quick start + ServiceMonitor + collector', args: [...QUICK_START, '--set', 'serviceMonitor.enabled=true', '--set', 'collector.enabled=true'] }];

@@ -2,16 +2,14 @@
 // The ebpf-probe Helm chart with the real helm (built by scripts/build-k8s-tools.sh): `helm lint
 // --strict` of the default values and the ci/ value sets, the values schema, the privileges each
 // value set renders, and the agent config in the ConfigMap checked by the agent's own parser.
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { k8sToolsSkip } from '../../helpers/k8s-tools.js';
 import { parseConfigText } from '../../../src/agent/config/load-config.js';
-import { CHART, NS, QUICK_START, VALUE_SETS, helm, helmHome, render } from './chart-fixture.js';
+import { CHART, NS, QUICK_START, VALUE_SETS, helm, render } from './chart-fixture.js';
 import type { K8sObject } from './chart-fixture.js';
 
 describe('helm chart ebpf-probe: lint', { skip: k8sToolsSkip('helm') }, () => {
-  after(() => rmSync(helmHome, { recursive: true, force: true }));
   for (const v of VALUE_SETS) {
     test(`helm lint --strict: ${v.name} values`, () => {
       const r = helm('lint', '--strict', CHART, ...v.args);
