@@ -97,6 +97,42 @@ static napi_value tracepoint_arg_count(napi_env env, napi_callback_info info)
 	return make_int64(env, res);
 }
 
+// btfEnumValues(name) -> [[name, value], ...] of enum `name` in the running
+// kernel's BTF (e.g. skb_drop_reason), or -errno (-ENOENT: no such enum).
+static napi_value btf_enum_values(napi_env env, napi_callback_info info)
+{
+	ARGS(1);
+	char name[128];
+	if (!get_string(env, argv[0], name, sizeof(name)))
+		return throw_arg(env, "enum name must be a string");
+	struct btf *btf = btf__load_vmlinux_btf();
+	long err = libbpf_get_error(btf);
+	if (err)
+		return make_int64(env, err < 0 ? err : -err);
+	int id = btf__find_by_name_kind(btf, name, BTF_KIND_ENUM);
+	const struct btf_type *t = id > 0 ? btf__type_by_id(btf, id) : NULL;
+	if (!t) {
+		btf__free(btf);
+		return make_int64(env, -ENOENT);
+	}
+	napi_value arr;
+	if (napi_create_array(env, &arr) != napi_ok) {
+		btf__free(btf);
+		return NULL;
+	}
+	const struct btf_enum *e = btf_enum(t);
+	for (uint32_t i = 0; i < btf_vlen(t); i++, e++) {
+		napi_value pair;
+		if (napi_create_array(env, &pair) != napi_ok)
+			break;
+		napi_set_element(env, pair, 0, make_string(env, btf__name_by_offset(btf, e->name_off)));
+		napi_set_element(env, pair, 1, make_int64(env, e->val));
+		napi_set_element(env, arr, i, pair);
+	}
+	btf__free(btf);
+	return arr;
+}
+
 void probe_register(napi_env env, napi_value exports, struct addon *ad)
 {
 	static const struct export_fn fns[] = {
@@ -104,6 +140,7 @@ void probe_register(napi_env env, napi_value exports, struct addon *ad)
 		{ "probeMapType", probe_map_type },
 		{ "probeHelper", probe_helper },
 		{ "tracepointArgCount", tracepoint_arg_count },
+		{ "btfEnumValues", btf_enum_values },
 	};
 	export_fns(env, exports, ad, fns, sizeof(fns) / sizeof(fns[0]));
 }

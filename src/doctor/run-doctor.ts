@@ -250,7 +250,7 @@ function checkHook(objPath: string, hook: HookSpec, tfs: TracefsState, caps: Rea
  */
 export function tracefsCheck(tfs: TracefsState, uid: number | undefined): DoctorCheck {
   const base = { id: 'mount.tracefs', title: 'tracefs', required: false };
-  const without = 'the probes use tp_btf instead; TCP drop and reset reasons are named reason_<n>';
+  const without = 'the probes use tp_btf instead, and TCP drop and reset reason names come from the kernel\'s BTF';
   if (tfs.state === 'readable') return { ...base, status: 'ok', detail: `mounted at ${tfs.dir}, readable` };
   if (tfs.state === 'not-mounted') {
     return { ...base, status: 'warn', detail: `not mounted: ${without}`, fix: 'maxpro doctor --fix (or: mount -t tracefs tracefs /sys/kernel/tracing)' };

@@ -61,6 +61,17 @@ export function tracepointArgCount(name: string): number | undefined {
 }
 const argCounts = new Map<string, number>();
 
+/**
+ * The values of enum `name` in the running kernel's BTF (value -> name), or
+ * undefined when the kernel's BTF has no such enum. Readable by any user,
+ * unlike tracefs.
+ */
+export function kernelEnum(name: string): Map<number, string> | undefined {
+  const r = native().btfEnumValues(name);
+  if (typeof r === 'number') return undefined;
+  return new Map(r.map(([k, v]) => [v, k]));
+}
+
 /** Throws `NotSupportedError` naming the feature when it is missing. */
 export function requireFeature(feature: string, result: FeatureResult, minKernel?: string): void {
   if (!result.supported) throw new NotSupportedError(feature, result.reason, minKernel ? { minKernel } : undefined);

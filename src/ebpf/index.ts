@@ -24,7 +24,7 @@ export type { CommInterner } from './comm-interner.js';
 export type { EventLayout, FieldLayout } from './event-layout.js';
 export { readDropCounts, totalDrops, readErrorCounts, DROP_REASONS } from './drop-counters.js';
 export type { DropReason, BpfErrorCount } from './drop-counters.js';
-export { haveProgramType, haveMapType, haveHelper, tracepointArgCount, requireFeature, BPF_FUNC } from './features.js';
+export { haveProgramType, haveMapType, haveHelper, kernelEnum, tracepointArgCount, requireFeature, BPF_FUNC } from './features.js';
 export type { FeatureResult } from './features.js';
 export { CAP, effectiveCaps, missingCapability } from './capabilities.js';
 export type { CapName } from './capabilities.js';

@@ -92,6 +92,7 @@ export interface NativeAddon {
   probeMapType(type: string): number;
   probeHelper(progType: string, helperId: number): number;
   tracepointArgCount(name: string): number;
+  btfEnumValues(name: string): [string, number][] | number;
 }
 
 const EXPECTED_ABI = 2;

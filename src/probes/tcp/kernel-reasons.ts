@@ -3,9 +3,12 @@
  * Names of kernel reason enums (skb_drop_reason, sk_rst_reason) as the
  * running kernel prints them: parsed from the tracepoint's print format in
  * tracefs, so new reasons in newer kernels get their names without a table
- * here. A missing or unreadable format gives `reason_<n>` names.
+ * here. Where tracefs is missing or not readable (a non-root agent), the
+ * enum's values in the kernel's BTF give the same names; failing both,
+ * `reason_<n>`.
  */
 import { readFileSync } from 'node:fs';
+import { kernelEnum } from '../../ebpf/index.js';
 
 const TRACEFS_ROOTS = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
 
@@ -43,17 +46,33 @@ export interface ReasonNames {
   name(reason: number): string;
 }
 
-function namesFor(event: string): ReasonNames {
-  const names = parseReasonNames(readFormat(event));
+/** `SKB_DROP_REASON_NO_SOCKET` -> `no_socket`: the names the print format uses. */
+export function enumReasonNames(values: ReadonlyMap<number, string>, prefix: string): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const [v, k] of values) if (k.startsWith(prefix)) out.set(v, k.slice(prefix.length).toLowerCase());
+  return out;
+}
+
+function namesFor(event: string, enumName: string, prefix: string, btf: (name: string) => ReadonlyMap<number, string> | undefined): ReasonNames {
+  let names = parseReasonNames(readFormat(event));
+  if (names.size === 0) {
+    let values: ReadonlyMap<number, string> | undefined;
+    try {
+      values = btf(enumName);
+    } catch {
+      values = undefined; // no addon: plain numbers
+    }
+    if (values) names = enumReasonNames(values, prefix);
+  }
   return { name: (r) => names.get(r) ?? `reason_${r}` };
 }
 
-/** skb_drop_reason names (from skb/kfree_skb). */
-export function dropReasonNames(): ReasonNames {
-  return namesFor('skb/kfree_skb');
+/** skb_drop_reason names (from skb/kfree_skb, else the kernel's BTF). */
+export function dropReasonNames(btf = kernelEnum): ReasonNames {
+  return namesFor('skb/kfree_skb', 'skb_drop_reason', 'SKB_DROP_REASON_', btf);
 }
 
-/** sk_rst_reason names (from tcp/tcp_send_reset). */
-export function resetReasonNames(): ReasonNames {
-  return namesFor('tcp/tcp_send_reset');
+/** sk_rst_reason names (from tcp/tcp_send_reset, else the kernel's BTF). */
+export function resetReasonNames(btf = kernelEnum): ReasonNames {
+  return namesFor('tcp/tcp_send_reset', 'sk_rst_reason', 'SK_RST_REASON_', btf);
 }

@@ -19,9 +19,11 @@ import { freePort } from '../../helpers/prometheus.js';
 import { k8sToolsSkip } from '../../helpers/k8s-tools.js';
 import { CHART, QUICK_START, render } from '../../integration/deploy/chart-fixture.js';
 import type { DoctorReport } from '../../../src/doctor/run-doctor.js';
+import { dropReasonNames, resetReasonNames } from '../../../src/probes/tcp/kernel-reasons.js';
 
 const BIN = fileURLToPath(new URL('../../../../bin/maxpro.js', import.meta.url));
 const PROBE_MODULE = fileURLToPath(new URL('../../../src/probes/process/process-probe.js', import.meta.url));
+const REASONS_MODULE = fileURLToPath(new URL('../../../src/probes/tcp/kernel-reasons.js', import.meta.url));
 /** nobody: owns nothing the agent reads. */
 const UID = 65534;
 
@@ -193,6 +195,14 @@ describe(`agent as uid ${UID} with the chart's capabilities`, { skip, timeout: 2
     assert.equal(forced.ok, false);
     assert.equal(forced.code, 'MAXPRO_ERR_EBPF_TRACEFS', forced.message);
     assert.match(forced.file ?? '', /\/events\/syscalls\/sys_(enter|exit)_execve(at)?\/id$/);
+  });
+
+  test('TCP drop and reset reasons keep their names without tracefs (from the kernel\'s BTF)', () => {
+    const script = `const m = await import(${JSON.stringify(REASONS_MODULE)});
+      console.log(JSON.stringify([m.dropReasonNames().name(2), m.resetReasonNames().name(0)]));`;
+    const r = spawnSync('setpriv', [...setpriv(chart.caps), process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    assert.deepEqual(JSON.parse(r.stdout), [dropReasonNames().name(2), resetReasonNames().name(0)], r.stderr);
+    assert.doesNotMatch(r.stdout, /reason_/);
   });
 
   for (const removed of ['BPF', 'PERFMON', 'SYS_PTRACE']) {
