@@ -4,7 +4,8 @@
 // Tiers: unit (no root), kernel (real BPF; skip with a stated reason without root),
 // integration (real Prometheus, collectors, netns). Pass tier names to run a subset.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync, existsSync } from 'node:fs';
+import { readdirSync, statSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -37,9 +38,17 @@ if (files.length === 0) {
 }
 // Kernel and integration tests share the machine's BPF state, ports and CPU:
 // files run one at a time so timing-sensitive checks see a quiet machine.
+// Token and endpoint files of the agents and collectors the tests start go to a
+// fresh state directory, not the machine's (/var/lib/maxpro for root).
+const stateDir = process.env.MAXPRO_STATE_DIR ? undefined : mkdtempSync(join(tmpdir(), 'maxpro-test-state-'));
 const res = spawnSync(process.execPath, ['--enable-source-maps', '--test', '--test-concurrency=1', ...files], {
   cwd: root,
   stdio: 'inherit',
-  env: { ...process.env, MAXPRO_TESTDATA: process.env.MAXPRO_TESTDATA ?? join(root, '..', 'shared', 'testdata') },
+  env: {
+    ...process.env,
+    MAXPRO_TESTDATA: process.env.MAXPRO_TESTDATA ?? join(root, '..', 'shared', 'testdata'),
+    ...(stateDir ? { MAXPRO_STATE_DIR: stateDir } : {}),
+  },
 });
+if (stateDir) rmSync(stateDir, { recursive: true, force: true });
 process.exit(res.status ?? 1);

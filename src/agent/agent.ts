@@ -32,6 +32,8 @@ import type { ProbeManager } from './probe-manager.js';
 import { createSelfMetrics } from './self-metrics.js';
 import type { SelfMetrics } from './self-metrics.js';
 import { createAgentHttpServer } from './http/agent-http-server.js';
+import { ensureTokenFile } from '../lib/http/token-file.js';
+import { defaultTokenFile } from '../lib/http/local-endpoints.js';
 import type { AgentHttpServer } from './http/agent-http-server.js';
 import { createLiveStream } from './http/live-stream.js';
 import type { LiveStream } from './http/live-stream.js';
@@ -178,7 +180,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     return p;
   };
   const stream: LiveStream = createLiveStream({
-    maxClients: cfg.http.stream.maxClients, clientBufferBytes: cfg.http.stream.clientBufferBytes,
+    maxClients: cfg.http.stream.maxClients, maxClientsPerAddress: cfg.http.stream.maxClientsPerAddress, clientBufferBytes: cfg.http.stream.clientBufferBytes,
     probeLoaded: (p) => sources.has(p), onDemandChange: applyLiveDemand, probeLost: lostByProbe,
     redact: (s) => redactor.redact(s),
   });
@@ -254,6 +256,8 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     log(`probe ${name}: unloaded`);
   };
 
+  // Set once the HTTP server listens; its refusals join the scrape.
+  const httpRef: { server?: AgentHttpServer } = {};
   const collect = (): MetricFamily[] => {
     const fams: MetricFamily[] = [...self.collect()];
     const now = performance.now();
@@ -342,6 +346,12 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     fams.push({ name: 'maxpro_redaction_masked_whole', type: 'counter', help: 'Values masked whole instead of scanned, by reason (over the size or the match budget).', samples: [
       { labels: { reason: 'oversize' }, value: rs.oversize }, { labels: { reason: 'match_budget' }, value: rs.overmatched },
     ] });
+    const hs = httpRef.server;
+    if (hs) {
+      fams.push({ name: 'maxpro_agent_http_refusals', type: 'counter', help: 'Requests and connections the agent\'s HTTP server refused or closed, by reason.',
+        samples: Object.entries(hs.refusals()).map(([reason, value]) => ({ labels: { reason }, value })) });
+      fams.push({ name: 'maxpro_agent_http_connections', type: 'gauge', help: 'Open connections to the agent\'s HTTP server.', samples: [{ labels: {}, value: hs.connections() }] });
+    }
     fams.push({ name: 'maxpro_agent_reloads', type: 'counter', help: 'Configuration reloads, by result.', samples: [
       { labels: { result: 'ok' }, value: reloads.ok }, { labels: { result: 'rejected' }, value: reloads.failed },
     ] });
@@ -438,10 +448,15 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   await startExporters(cfg);
   let http: AgentHttpServer;
   try {
+    const tokenFile = cfg.http.auth.tokenFile ?? defaultTokenFile('agent');
     http = await createAgentHttpServer({
       listen: cfg.http.listen,
       collect,
       pprof: cfg.http.pprof,
+      auth: cfg.http.auth.enabled
+        ? { tokens: [ensureTokenFile(tokenFile)], hint: tokenFile, ...(cfg.http.auth.open ? { open: cfg.http.auth.open } : {}) }
+        : { disabled: true },
+      limits: { maxConnections: cfg.http.maxConnections, maxPerClient: cfg.http.maxConnectionsPerClient },
       stream,
       tcpAggregates: createTcpAggregatesRoute({
         read: () => {
@@ -470,6 +485,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     self.close();
     throw err;
   }
+  httpRef.server = http;
   ready = true;
 
   let shut: Promise<void> | undefined;

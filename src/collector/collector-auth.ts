@@ -3,7 +3,7 @@
  * Who may call the collector: bearer tokens and API keys, compared as SHA-256
  * digests in constant time. Both transports pass the same two header values.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { bearerToken, createSecretSet } from '../lib/http/bearer-auth.js';
 import { ConfigError } from '../lib/errors.js';
 
 /** Who may call the collector. Authentication is on unless `disabled: true` is given. */
@@ -32,26 +32,16 @@ export function createCollectorAuth(auth: CollectorAuthOptions | undefined, log:
     log('maxpro collector: WARNING: authentication is disabled; anyone who can reach the port can write and read traces');
     return { authorized: () => true };
   }
-  const tokenDigests = (auth.tokens ?? []).filter((t) => t !== '').map(digest);
-  const keyDigests = (auth.apiKeys ?? []).filter((t) => t !== '').map(digest);
-  if (tokenDigests.length + keyDigests.length === 0) {
+  const tokens = createSecretSet(auth.tokens ?? []);
+  const keys = createSecretSet(auth.apiKeys ?? []);
+  if (tokens.size + keys.size === 0) {
     throw new ConfigError('collector: no bearer token or API key configured; set one, or disable auth explicitly');
   }
   return {
     authorized(h, k) {
-      if (typeof h === 'string' && /^bearer /i.test(h)) {
-        const d = digest(h.slice(7).trim());
-        if (tokenDigests.some((t) => timingSafeEqual(t, d))) return true;
-      }
-      if (typeof k === 'string') {
-        const d = digest(k.trim());
-        if (keyDigests.some((t) => timingSafeEqual(t, d))) return true;
-      }
-      return false;
+      const token = bearerToken(h);
+      if (token !== undefined && tokens.has(token)) return true;
+      return typeof k === 'string' && keys.has(k);
     },
   };
-}
-
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
 }

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { encodeErrorStatus, type OtlpFormat, type OtlpSignal } from '../lib/otlp/otlp-codec.js';
 import { createBaggageAttributes, type CollectorBaggageOptions } from './baggage-attributes.js';
 import { createCollectorAuth, type CollectorAuthOptions } from './collector-auth.js';
+import { capToFileLimit, limitConnections } from '../lib/http/connection-limits.js';
 import { grpcCodeOf, OverloadedError, RefusalError, UnauthenticatedError } from './collector-refusals.js';
 import { createGroupCommit } from './group-commit.js';
 import { createIngest, type CollectorLimits, type CollectorLoadOptions } from './ingest.js';
@@ -41,6 +42,14 @@ export interface CollectorTimeouts {
   bodyMs?: number;
   /** Idle keep-alive; default 5 s. */
   keepAliveMs?: number;
+}
+
+/** Caps on open connections (see lib/http/connection-limits.ts). */
+export interface CollectorConnectionLimits {
+  /** Default 1024; at the cap the longest-idle connection is closed, else the new one is refused. */
+  max?: number;
+  /** Per client address; default 256. */
+  perClient?: number;
 }
 
 /** Options of {@link createCollector}. */
@@ -65,6 +74,7 @@ export interface CollectorOptions {
   limits?: CollectorLimits;
   load?: CollectorLoadOptions;
   timeouts?: CollectorTimeouts;
+  connections?: CollectorConnectionLimits;
   baggage?: CollectorBaggageOptions;
   /** Retention of the embedded store. */
   retention?: { maxAgeMs?: number; maxBytes?: number; intervalMs?: number; fsync?: boolean };
@@ -257,6 +267,11 @@ export async function createCollector(options: CollectorOptions): Promise<Collec
   server.requestTimeout = timeouts.headersMs + timeouts.bodyMs;
   server.keepAliveTimeout = timeouts.keepAliveMs;
   server.maxHeadersCount = 100;
+  limitConnections(server, {
+    maxConnections: capToFileLimit(options.connections?.max ?? 1024),
+    maxPerClient: options.connections?.perClient ?? 256,
+    count,
+  });
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     const code = err.code ?? '';
     const timeout = code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'ERR_HTTP_HEADERS_TIMEOUT';

@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 /** A small client for the collector's query API, used by the CLI. */
 import { CollectorRequestError } from './collector-errors.js';
+import { localCredential, localServiceUrl } from '../lib/http/local-endpoints.js';
 import type { Operation, SpanPage } from './span-store.js';
 import type { TraceTree } from './trace-tree.js';
 
 /** Options of {@link createQueryClient}. */
 export interface QueryClientOptions {
-  /** Collector base URL; default `$MAXPRO_COLLECTOR_URL` or `http://127.0.0.1:4318`. */
+  /** Collector base URL; default `$MAXPRO_COLLECTOR_URL`, the running local collector's, else `http://127.0.0.1:4318`. */
   url?: string;
-  /** Bearer token; default `$MAXPRO_COLLECTOR_TOKEN`. */
+  /** Bearer token; default `$MAXPRO_COLLECTOR_TOKEN`, else the local collector's token file (see local-endpoints.ts). */
   token?: string;
+  /** File to read the token from instead. */
+  tokenFile?: string;
   /** Per-request timeout; default 10 s. */
   timeoutMs?: number;
 }
@@ -39,8 +42,9 @@ export interface QueryClient {
 
 /** Creates a query API client. */
 export function createQueryClient(options: QueryClientOptions = {}): QueryClient {
-  const url = (options.url ?? process.env.MAXPRO_COLLECTOR_URL ?? 'http://127.0.0.1:4318').replace(/\/+$/, '');
-  const token = options.token ?? process.env.MAXPRO_COLLECTOR_TOKEN;
+  const url = (options.url ?? localServiceUrl('collector')).replace(/\/+$/, '');
+  const cred = options.token !== undefined ? { token: options.token } : localCredential('collector', options.tokenFile ? { tokenFile: options.tokenFile } : {});
+  const token = cred.token;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const get = async <T>(path: string): Promise<T> => {
     let res: Response;
@@ -58,7 +62,8 @@ export function createQueryClient(options: QueryClientOptions = {}): QueryClient
       try {
         message = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? message;
       } catch { /* not JSON */ }
-      throw new CollectorRequestError(res.status, `collector answered ${res.status}: ${message}`);
+      const hint = res.status === 401 && cred.problem ? ` (${cred.problem})` : '';
+      throw new CollectorRequestError(res.status, `collector answered ${res.status}: ${message}${hint}`);
     }
     return JSON.parse(text) as T;
   };

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { POLICY_SET_SCHEMA } from '../policy/policy.js';
 import { checkRedactionPattern } from '../../enrich/redaction-pattern.js';
+import { isLoopbackHost } from '../../lib/http/loopback.js';
 
 // Redaction patterns run on RE2 (linear time); backtracking-prone or empty-matching ones are refused.
 const regexString = z.string().superRefine((v, ctx) => {
@@ -87,12 +88,31 @@ export const AGENT_CONFIG_SCHEMA = z.object({
   }).strict()),
   http: section(z.object({
     listen: listen.default('127.0.0.1:9464'),
-    pprof: z.boolean().default(true),
+    pprof: z.boolean().default(false).describe('Serve /debug/pprof (CPU and heap profiles of the agent), behind the token.'),
+    auth: section(z.object({
+      enabled: z.boolean().default(true).describe('Require `Authorization: Bearer <token>`; false is refused unless http.listen is a loopback address.'),
+      tokenFile: z.string().min(1).optional().describe(
+        'File holding the token (mode 0600, created with a random token when missing); default <state dir>/agent.token, '
+        + 'i.e. /var/lib/maxpro/agent.token for root or $MAXPRO_STATE_DIR/agent.token.',
+      ),
+      open: z.array(z.enum(['metrics', 'health'])).max(2).optional().describe(
+        'Endpoints served without the token; default [metrics, health] on a loopback listen, [health] elsewhere. '
+        + '/stream, /tcp/aggregates and /debug/pprof always need it.',
+      ),
+    }).strict()),
+    maxConnections: z.number().int().min(8).max(65_536).default(256).describe('Open connections at most; at the cap the longest-idle one is closed, else the new one is refused (503).'),
+    maxConnectionsPerClient: z.number().int().min(1).max(65_536).default(64).describe('Open connections per client address at most.'),
     stream: section(z.object({
       maxClients: z.number().int().min(0).max(256).default(16),
+      maxClientsPerAddress: z.number().int().min(1).max(256).optional().describe('Subscribers per client address; default half of maxClients.'),
       clientBufferBytes: z.number().int().min(4096).max(1 << 28).default(1 << 20).describe('Per client; events beyond it are dropped (reason slow_client).'),
     }).strict()),
-  }).strict()),
+  }).strict().superRefine((h, ctx) => {
+    const host = /^(?:\[([^\]]+)\]|([^:]*)):\d+$/.exec(h.listen);
+    if (!h.auth.enabled && !isLoopbackHost(host?.[1] ?? (host?.[2] || '0.0.0.0'))) {
+      ctx.addIssue({ code: 'custom', path: ['auth', 'enabled'], message: `authentication can be off only on a loopback listen address, not ${h.listen}: anyone reaching it could read every process's arguments from /stream` });
+    }
+  })),
   exporters: section(z.object({
     otlp: section(z.object({
       enabled: z.boolean().default(false),

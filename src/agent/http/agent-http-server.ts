@@ -4,6 +4,10 @@
  * when the Accept header asks for it), `/healthz`, `/readyz`,
  * `/debug/pprof/profile?seconds=N`, `/debug/pprof/heap`, `/stream`
  * (NDJSON live events), `/stream/status?id=` (a subscriber's drops, out of band) and `/tcp/aggregates` (JSON, for `maxpro top tcp`).
+ *
+ * Authentication (see agent-http-auth.ts) guards every endpoint but the open
+ * ones; connection limits (see connection-limits.ts) and header timeouts keep
+ * idle or slow clients from starving the rest. Refusals are counted by reason.
  */
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
@@ -12,7 +16,10 @@ import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, negotiateFormat, ren
 import type { MetricFamily } from '../../lib/metric-family.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
 import { parseRequestTarget } from '../../lib/http/request-target.js';
+import { capToFileLimit, limitConnections } from '../../lib/http/connection-limits.js';
 import { cpuProfile, startHeapProfiler } from './pprof.js';
+import { createAgentHttpAuth } from './agent-http-auth.js';
+import type { AgentHttpAuthOptions, AgentOpenEndpoint } from './agent-http-auth.js';
 import type { SamplingHeapProfiler } from './pprof.js';
 import type { LiveStream } from './live-stream.js';
 import type { TcpAggregatesRoute } from './tcp-aggregates-route.js';
@@ -27,15 +34,37 @@ export interface AgentHttpServerOptions {
   stream?: LiveStream;
   /** Serves `/tcp/aggregates`; none: that path is a plain 404. */
   tcpAggregates?: TcpAggregatesRoute;
+  /** Serve /debug/pprof (behind the token). Default false. */
   pprof?: boolean;
+  /** Required: tokens, or `{ disabled: true }` (loopback only). */
+  auth: AgentHttpAuthOptions;
+  limits?: AgentHttpLimits;
   onError?(err: unknown): void;
 }
+
+export interface AgentHttpLimits {
+  /** Open connections at most; at the cap the longest-idle one is closed. Default 256. */
+  maxConnections?: number;
+  /** Open connections per client address at most. Default 64. */
+  maxPerClient?: number;
+  /** Time a client has to send its request headers. Default 10 s. */
+  headersTimeoutMs?: number;
+}
+
+/** Why a request or connection was refused; counted in `refusals()`. */
+export type AgentHttpRefusal =
+  | 'unauthorized' | 'evicted_idle' | 'too_many_connections' | 'too_many_per_client'
+  | 'request_timeout' | 'headers_too_large' | 'bad_request' | 'profile_busy';
 
 export interface AgentHttpServer {
   /** The base URL, e.g. http://127.0.0.1:9464. */
   readonly url: string;
   readonly port: number;
   scrapes(): number;
+  /** Refusals so far, by reason. */
+  refusals(): Record<AgentHttpRefusal, number>;
+  /** Open connections. */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -52,12 +81,18 @@ export function parseListen(listen: string): { host: string; port: number } {
 /** Starts listening. May throw `InvalidArgumentError`; rejects when the port is taken. */
 export async function createAgentHttpServer(options: AgentHttpServerOptions): Promise<AgentHttpServer> {
   const { host, port } = parseListen(options.listen);
+  const auth = createAgentHttpAuth(options.auth, host);
   let heap: SamplingHeapProfiler | undefined;
-  if (options.pprof !== false) heap = await startHeapProfiler();
+  if (options.pprof === true) heap = await startHeapProfiler();
   let scrapes = 0;
   let profiling = false;
+  const refusals: Record<AgentHttpRefusal, number> = {
+    unauthorized: 0, evicted_idle: 0, too_many_connections: 0, too_many_per_client: 0,
+    request_timeout: 0, headers_too_large: 0, bad_request: 0, profile_busy: 0,
+  };
+  const KIND: Record<string, AgentOpenEndpoint> = { '/metrics': 'metrics', '/healthz': 'health', '/readyz': 'health' };
 
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
     const fail = (err: unknown): void => {
       options.onError?.(err);
       if (res.destroyed) return;
@@ -79,6 +114,14 @@ export async function createAgentHttpServer(options: AgentHttpServerOptions): Pr
       // HEAD answers what GET would, without a body and without starting
       // long-running work (a stream subscription, a CPU profile).
       const head = req.method === 'HEAD';
+      const known = url.pathname in KIND || ['/stream', '/stream/status', '/tcp/aggregates'].includes(url.pathname)
+        || (heap !== undefined && url.pathname.startsWith('/debug/pprof/'));
+      if (known && !auth.allows(KIND[url.pathname] ?? 'private', req.headers.authorization)) {
+        refusals.unauthorized++;
+        res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Bearer realm="maxpro-agent"' })
+          .end(head ? undefined : `${url.pathname} needs Authorization: Bearer <token>${auth.hint ? ` (the agent's token is in ${auth.hint})` : ''}\n`);
+        return;
+      }
       switch (url.pathname) {
         case '/metrics': {
           scrapes++;
@@ -102,7 +145,8 @@ export async function createAgentHttpServer(options: AgentHttpServerOptions): Pr
             res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' }).end();
             return;
           }
-          options.stream.attach(req, res);
+          // Only an authenticated subscriber may widen what the kernel sends (for every consumer).
+          options.stream.attach(req, res, { widen: auth.enabled });
           return;
         case '/stream/status':
           if (!options.stream) break;
@@ -124,13 +168,17 @@ export async function createAgentHttpServer(options: AgentHttpServerOptions): Pr
             return;
           }
           if (profiling) {
+            refusals.profile_busy++;
             res.writeHead(409, { 'content-type': 'text/plain; charset=utf-8' }).end('a CPU profile is already running\n');
             return;
           }
           profiling = true;
-          cpuProfile(seconds).then((buf) => {
+          // A client that leaves cancels its profile: the profiler stops and the next one may start.
+          const gone = new AbortController();
+          res.once('close', () => gone.abort(new Error('the client left')));
+          cpuProfile(seconds, undefined, gone.signal).then((buf) => {
             res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-disposition': 'attachment; filename="profile.pb.gz"' }).end(buf);
-          }, fail).finally(() => { profiling = false; });
+          }, (err: unknown) => { if (!gone.signal.aborted) fail(err); }).finally(() => { profiling = false; });
           return;
         }
         case '/debug/pprof/heap':
@@ -151,7 +199,27 @@ export async function createAgentHttpServer(options: AgentHttpServerOptions): Pr
       fail(err);
     }
   });
+  const headersMs = options.limits?.headersTimeoutMs ?? 10_000;
+  // Longer than Prometheus' scrape interval, so scrapes reuse their connection; idle ones are evicted at the cap.
   server.keepAliveTimeout = 65_000;
+  server.headersTimeout = headersMs;
+  server.requestTimeout = headersMs + 5_000;
+  server.maxHeadersCount = 100;
+  const limits = limitConnections(server, {
+    maxConnections: capToFileLimit(options.limits?.maxConnections ?? 256),
+    maxPerClient: options.limits?.maxPerClient ?? 64,
+    count: (reason) => { refusals[reason]++; },
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    const code = err.code ?? '';
+    const timeout = code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'ERR_HTTP_HEADERS_TIMEOUT';
+    refusals[timeout ? 'request_timeout' : code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'bad_request']++;
+    if (socket.writable && !(socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
+      socket.end(`HTTP/1.1 ${timeout ? '408 Request Timeout' : code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    } else {
+      socket.destroy();
+    }
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -166,6 +234,8 @@ export async function createAgentHttpServer(options: AgentHttpServerOptions): Pr
     url: `http://${shownHost}:${addr.port}`,
     port: addr.port,
     scrapes: () => scrapes,
+    refusals: () => ({ ...refusals }),
+    connections: () => limits.open(),
     close() {
       closed ??= (async () => {
         options.stream?.close();

@@ -5,6 +5,7 @@
  * the agent and why it did not answer.
  */
 import { NotFoundError } from '../../lib/errors.js';
+import { localCredential } from '../../lib/http/local-endpoints.js';
 
 export interface AgentRequestOptions {
   /** The agent's base URL, as the user gave it: errors name it. */
@@ -20,6 +21,8 @@ export interface AgentRequestOptions {
    */
   until: 'headers' | 'body';
   headers?: Record<string, string>;
+  /** Bearer token; default: this node's agent token (see local-endpoints.ts), when readable. */
+  token?: string;
 }
 
 export interface AgentResponse {
@@ -30,6 +33,14 @@ export interface AgentResponse {
   readonly ctrl: AbortController;
   /** Stops following the caller's signal; call it once the body is done with. */
   release(): void;
+  /** Why no token was sent, when none was; worth showing with a 401. */
+  readonly tokenProblem?: string;
+}
+
+/** The text to add to a refusal: for a 401, why the request had no (valid) token. */
+export function authHint(status: number, r: { tokenProblem?: string }): string {
+  if (status !== 401) return '';
+  return r.tokenProblem ? ` (${r.tokenProblem})` : ' (the token sent was not accepted; check MAXPRO_AGENT_TOKEN or --token-file)';
 }
 
 /** Why a fetch() to an agent failed, from its cause. */
@@ -57,12 +68,15 @@ export async function agentRequest(options: AgentRequestOptions): Promise<AgentR
     timedOut = true;
     ctrl.abort();
   }, options.timeoutMs);
+  const cred = options.token !== undefined ? { token: options.token } : localCredential('agent');
+  const headers = { ...options.headers, ...(cred.token ? { authorization: `Bearer ${cred.token}` } : {}) };
+  const tokenProblem = cred.problem;
   try {
-    const res = await fetch(options.url, { signal: ctrl.signal, ...(options.headers ? { headers: options.headers } : {}) });
-    if (options.until === 'headers') return { res, ctrl, release };
+    const res = await fetch(options.url, { signal: ctrl.signal, headers });
+    if (options.until === 'headers') return { res, ctrl, release, tokenProblem };
     const text = await res.text();
     release();
-    return { res, text, ctrl, release };
+    return { res, text, ctrl, release, tokenProblem };
   } catch (err) {
     release();
     const why = timedOut ? `no answer within ${options.timeoutMs} ms` : ctrl.signal.aborted ? 'aborted' : reasonOf(err);

@@ -6,7 +6,8 @@
  * `kept`, whether or not the agent's policy exports them.
  */
 import { NotFoundError } from '../../lib/errors.js';
-import { agentRequest } from './agent-request.js';
+import { localServiceUrl } from '../../lib/http/local-endpoints.js';
+import { agentRequest, authHint } from './agent-request.js';
 import type { LiveStreamStatus } from './live-stream.js';
 import { streamFilterParams } from './stream-filter.js';
 import type { StreamFilter } from './stream-filter.js';
@@ -41,6 +42,8 @@ export interface LiveStreamClientOptions {
   signal?: AbortSignal;
   /** How long to wait for the agent to answer. Default 1000 ms. */
   connectTimeoutMs?: number;
+  /** Bearer token; default: this node's agent token (see local-endpoints.ts). */
+  token?: string;
 }
 
 /** How a subscription ended. */
@@ -62,9 +65,9 @@ export interface LiveStreamSubscription {
   close(): void;
 }
 
-/** The default agent address (MAXPRO_AGENT_URL, else the default listen address). */
+/** The default agent address: MAXPRO_AGENT_URL, else the one a running `maxpro agent`/`up` recorded, else the default listen address. */
 export function defaultAgentUrl(env: Readonly<Record<string, string | undefined>> = process.env): string {
-  return env.MAXPRO_AGENT_URL || 'http://127.0.0.1:9464';
+  return localServiceUrl('agent', env);
 }
 
 /**
@@ -78,17 +81,19 @@ export function defaultAgentUrl(env: Readonly<Record<string, string | undefined>
 export async function openLiveStream(options: LiveStreamClientOptions): Promise<LiveStreamSubscription> {
   const u = new URL('/stream', options.url);
   u.search = streamFilterParams(options.filter ?? {}).toString();
-  const { res, ctrl, release } = await agentRequest({
+  const r = await agentRequest({
     agentUrl: options.url,
     url: u,
     signal: options.signal,
     timeoutMs: options.connectTimeoutMs ?? 1000,
     until: 'headers',
+    ...(options.token !== undefined ? { token: options.token } : {}),
   });
+  const { res, ctrl, release } = r;
   if (!res.ok || !res.body) {
     release();
     const body = (await res.text().catch(() => '')).trim();
-    throw new NotFoundError(`agent at ${options.url} refused the stream: HTTP ${res.status}${body ? ` ${body}` : ''}`);
+    throw new NotFoundError(`agent at ${options.url} refused the stream: HTTP ${res.status}${body ? ` ${body}` : ''}${authHint(res.status, r)}`);
   }
   const body = res.body;
   const done = (async (): Promise<LiveStreamEnd> => {

@@ -36,7 +36,7 @@ import { mergeTcpDemands } from '../../probes/tcp/tcp-demand.js';
 import type { TcpDemand } from '../../probes/tcp/tcp-demand.js';
 import { PROBE_NAMES } from '../../probes/registry.js';
 
-export type StreamDropReason = 'slow_client' | 'too_many_clients';
+export type StreamDropReason = 'slow_client' | 'too_many_clients' | 'too_many_per_client';
 
 export interface LiveStreamStats {
   clients: number;
@@ -70,8 +70,12 @@ export interface LiveStream {
    * subscribers).
    */
   publish(e: AgentEvent, kept: boolean): void;
-  /** Serves one `GET /stream` request. */
-  attach(req: IncomingMessage, res: ServerResponse): void;
+  /**
+   * Serves one `GET /stream` request. `widen: false` (an unauthenticated
+   * subscriber) leaves the kernel side as it is: such a subscriber sees what
+   * the probes send anyway, and cannot make them send more for everyone.
+   */
+  attach(req: IncomingMessage, res: ServerResponse, options?: { widen?: boolean }): void;
   /** Serves one `GET /stream/status?id=` request (404 for an id no subscriber has). */
   serveStatus(params: URLSearchParams, res: ServerResponse): void;
   clients(): number;
@@ -90,6 +94,8 @@ export interface LiveStream {
 
 export interface LiveStreamOptions {
   maxClients?: number;
+  /** Subscribers per client address at most, so one client cannot take every slot. Default half of maxClients. */
+  maxClientsPerAddress?: number;
   /** Bytes buffered per client before events are dropped. */
   clientBufferBytes?: number;
   /** Whether a probe runs; a subscriber asking for one that does not is refused (409). */
@@ -115,6 +121,7 @@ interface Client {
   queue: string[];
   head: number;
   queuedBytes: number;
+  address: string;
   filter: StreamFilter;
   demand: TcpDemand | undefined;
   /** Probes whose every record this subscriber may want. */
@@ -145,13 +152,14 @@ export function eventToJson(e: AgentEvent, redact: (s: string) => string = (s) =
 
 export function createLiveStream(options: LiveStreamOptions = {}): LiveStream {
   const maxClients = options.maxClients ?? 16;
+  const maxPerAddress = options.maxClientsPerAddress ?? Math.max(1, Math.ceil(maxClients / 2));
   const limit = options.clientBufferBytes ?? 1 << 20;
   const period = options.statusIntervalMs ?? 1000;
   const redact = options.redact ?? ((s: string): string => s);
   const clients = new Set<Client>();
   /** Accepted, waiting for the kernel to be widened for them: they count for the demand already. */
   const pending = new Set<Client>();
-  const dropped: Record<StreamDropReason, number> = { slow_client: 0, too_many_clients: 0 };
+  const dropped: Record<StreamDropReason, number> = { slow_client: 0, too_many_clients: 0, too_many_per_client: 0 };
   let sent = 0;
   let timer: NodeJS.Timeout | undefined;
 
@@ -222,13 +230,20 @@ export function createLiveStream(options: LiveStreamOptions = {}): LiveStream {
         enqueue(c, line);
       }
     },
-    attach(req, res) {
+    attach(req, res, attachOptions) {
       const text = { 'content-type': 'text/plain; charset=utf-8' };
       if (clients.size + pending.size >= maxClients) {
         dropped.too_many_clients++;
         res.writeHead(503, { ...text, 'retry-after': '5' }).end(`too many stream clients (max ${maxClients})\n`);
         return;
       }
+      const address = req.socket.remoteAddress ?? 'unknown';
+      if (everyone().filter((c) => c.address === address).length >= maxPerAddress) {
+        dropped.too_many_per_client++;
+        res.writeHead(503, { ...text, 'retry-after': '5' }).end(`too many stream clients from ${address} (max ${maxPerAddress} per client)\n`);
+        return;
+      }
+      const widen = attachOptions?.widen !== false;
       let filter: StreamFilter;
       try {
         filter = parseStreamFilter(parseRequestTarget(req.url)?.searchParams ?? new URLSearchParams());
@@ -243,7 +258,8 @@ export function createLiveStream(options: LiveStreamOptions = {}): LiveStream {
         return;
       }
       const c: Client = {
-        id: randomBytes(8).toString('hex'), res, queue: [], head: 0, queuedBytes: 0, filter, demand: tcpDemandOf(filter), probes: PROBES.filter((p) => wantsProbeRecords(filter, p)),
+        id: randomBytes(8).toString('hex'), res, queue: [], head: 0, queuedBytes: 0, address, filter,
+        demand: widen ? tcpDemandOf(filter) : undefined, probes: widen ? PROBES.filter((p) => wantsProbeRecords(filter, p)) : [],
         sent: 0, dropped: 0, reportedDropped: 0, quietTicks: 0,
       };
       const start = (): void => {

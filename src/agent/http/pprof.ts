@@ -38,8 +38,13 @@ class ProfileBuilder {
   }
 }
 
-/** A CPU profile of `seconds` seconds, as gzipped pprof. */
-export async function cpuProfile(seconds: number, intervalUs = 1000): Promise<Buffer> {
+/**
+ * A CPU profile of `seconds` seconds, as gzipped pprof. When `signal`
+ * aborts (the client left), the profiler stops at once and the promise
+ * rejects with the signal's reason.
+ */
+export async function cpuProfile(seconds: number, intervalUs = 1000, signal?: AbortSignal): Promise<Buffer> {
+  signal?.throwIfAborted();
   const session = new Session();
   session.connect();
   try {
@@ -47,7 +52,17 @@ export async function cpuProfile(seconds: number, intervalUs = 1000): Promise<Bu
     await session.post('Profiler.setSamplingInterval', { interval: intervalUs });
     await session.post('Profiler.start');
     const t0 = Date.now();
-    await new Promise((r) => setTimeout(r, seconds * 1000));
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        clearTimeout(timer);
+        reject(signal!.reason);
+      };
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, seconds * 1000);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
     const { profile } = await session.post('Profiler.stop') as Profiler.StopReturnType;
     return gzipSync(cpuToPprof(profile, t0, intervalUs).encode());
   } finally {

@@ -6,7 +6,7 @@
 import { InvalidArgumentError, NotFoundError } from '../../lib/errors.js';
 import { decodeTcpAggregates } from '../../probes/tcp/tcp-aggregates-json.js';
 import type { TcpAggregatesSnapshot } from '../../probes/tcp/tcp-aggregates-json.js';
-import { agentRequest } from './agent-request.js';
+import { agentRequest, authHint } from './agent-request.js';
 
 export interface TcpAggregatesClientOptions {
   /** The agent's base URL, e.g. http://127.0.0.1:9464. */
@@ -14,6 +14,8 @@ export interface TcpAggregatesClientOptions {
   signal?: AbortSignal;
   /** How long to wait for the whole answer. Default 1000 ms, as for the live stream. */
   timeoutMs?: number;
+  /** Bearer token; default: this node's agent token (see local-endpoints.ts). */
+  token?: string;
 }
 
 /**
@@ -23,14 +25,16 @@ export interface TcpAggregatesClientOptions {
  * `InvalidArgumentError` when the body is malformed (see tcp-aggregates-json.ts).
  */
 export async function fetchTcpAggregates(options: TcpAggregatesClientOptions): Promise<TcpAggregatesSnapshot> {
-  const { res, text = '' } = await agentRequest({
+  const r = await agentRequest({
     agentUrl: options.url,
     url: new URL('/tcp/aggregates', options.url),
     signal: options.signal,
     timeoutMs: options.timeoutMs ?? 1000,
     until: 'body',
     headers: { accept: 'application/json' },
+    ...(options.token !== undefined ? { token: options.token } : {}),
   });
+  const { res, text = '' } = r;
   const status = res.status;
   if (status !== 200) {
     let why = text.trim();
@@ -38,7 +42,7 @@ export async function fetchTcpAggregates(options: TcpAggregatesClientOptions): P
       const e = JSON.parse(why) as { error?: unknown };
       if (typeof e.error === 'string') why = e.error;
     } catch { /* not JSON: an agent without this route answers plain text */ }
-    throw new NotFoundError(`agent at ${options.url} refused the TCP aggregates: HTTP ${status}${why ? ` ${why}` : ''}`);
+    throw new NotFoundError(`agent at ${options.url} refused the TCP aggregates: HTTP ${status}${why ? ` ${why}` : ''}${authHint(status, r)}`);
   }
   let body: unknown;
   try {

@@ -9,6 +9,7 @@ import { startAgentWorker } from '../../agent/agent-worker.js';
 import { resolveConfigInWorker } from '../../agent/config/config-worker.js';
 import type { ConfigSources } from '../../agent/config/config-overrides.js';
 import type { AgentConfig } from '../../agent/config/agent-config.js';
+import { defaultTokenFile, publishLocalEndpoint } from '../../lib/http/local-endpoints.js';
 
 const HELP = `USAGE: maxpro agent [--config FILE] [flags]
 
@@ -19,6 +20,13 @@ Runs the enabled probes (process, tcp) through one pipeline: decode, enrich
 Prometheus remote-write when enabled. SIGHUP or a change to the config file
 reloads it in place; an invalid file is refused and the old one stays in
 force. SIGTERM drains every queue within agent.drainTimeoutMs, then exits.
+
+/stream, /tcp/aggregates and /debug/pprof (off unless http.pprof) need
+Authorization: Bearer <token>, the token in http.auth.tokenFile (default
+${defaultTokenFile('agent')}, mode 0600, created on first start; maxpro
+trace and top read it). /metrics and the health endpoints are open on a
+loopback address; on any other address /metrics needs the token too, unless
+http.auth.open lists it, and authentication cannot be turned off.
 
 FLAGS:
   --config FILE            YAML configuration (see docs/config.schema.json)
@@ -36,7 +44,7 @@ OTEL_EXPORTER_OTLP_* variables override the file; flags override both.
 
 EXAMPLES:
   maxpro agent --config /etc/maxpro/agent.yaml
-  maxpro agent --no-process --listen 0.0.0.0:9464
+  maxpro agent --no-process --listen 10.0.0.7:9464   # token needed for /metrics there too
   OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318 maxpro agent --otlp-endpoint http://collector:4318
 `;
 
@@ -127,9 +135,12 @@ export const agentCommand: Command = {
     // The agent runs in a worker thread whose young generation is capped (see agent-worker.ts).
     const agent = await startAgentWorker({ config, log: (l) => io.err.write(`${l}\n`) });
     io.out.write(`maxpro agent: metrics ${agent.url}/metrics, stream ${agent.url}/stream, probes: ${agent.probes.join(', ') || 'none'}\n`);
+    const tokenFile = config.http.auth.enabled ? config.http.auth.tokenFile ?? defaultTokenFile('agent') : undefined;
+    const unpublish = publishLocalEndpoint('agent', { url: agent.url, ...(tokenFile ? { tokenFile } : {}) });
     const stop = watchReloads(agent, sources, io);
     const crashed = await Promise.race([waitForAbort(io.signal).then(() => undefined), agent.exited]);
     stop();
+    unpublish();
     if (crashed !== undefined) {
       io.err.write(`the agent stopped unexpectedly (worker exit code ${crashed})\n`);
       return 1;

@@ -6,20 +6,25 @@ import type { Command } from '../command.js';
 import { createCollector, defaultDataDir, type CollectorAuthOptions } from '../../collector/collector.js';
 import { parseDurationNs } from '../../collector/query-api.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
+import { defaultTokenFile, publishLocalEndpoint } from '../../lib/http/local-endpoints.js';
+import { ensureTokenFile, readPrivateTokenFile } from '../../lib/http/token-file.js';
 
 const HELP = `USAGE: maxpro collector [flags]
 
 Receives OTLP/HTTP (protobuf or JSON, gzip or plain) on /v1/traces, /v1/logs
 and /v1/metrics, stores it in an embedded SQLite store, and serves the query
 API under /api/. Every request needs a bearer token or an X-MaxPro-Auth key
-unless --no-auth is given. Runs until interrupted.
+unless --no-auth is given. Without --token-file, --api-key-file or their
+variables, the token is the one in ${defaultTokenFile('collector')}
+(mode 0600, created on first start), which \`maxpro services\` and
+\`maxpro traces\` read by default. Runs until interrupted.
 
 FLAGS:
   --host <addr>          listen address (default 127.0.0.1)
   --port <n>             OTLP/HTTP and query API port (default 4318)
   --grpc-port <n>        OTLP/gRPC port (default 4317; a free one with --port 0; 'off' turns it off)
   --data-dir <dir>       store directory (default ${defaultDataDir()})
-  --token-file <file>    file holding the bearer token (or set MAXPRO_COLLECTOR_TOKEN)
+  --token-file <file>    file holding the bearer token, mode 0600 (or set MAXPRO_COLLECTOR_TOKEN)
   --api-key-file <file>  file holding an X-MaxPro-Auth key (or set MAXPRO_COLLECTOR_API_KEY)
   --no-auth              accept unauthenticated requests (prints a warning)
   --tls-cert <file>      serve HTTPS with this PEM certificate ...
@@ -32,6 +37,7 @@ FLAGS:
   --fsync                fsync each commit (survives power loss; slower)
 
 EXAMPLES:
+  maxpro collector
   MAXPRO_COLLECTOR_TOKEN=s3cret maxpro collector
   maxpro collector --port 0 --data-dir /var/lib/maxpro --token-file /etc/maxpro/token
   maxpro collector --no-auth --baggage-keys tenant,session.id   # local development only
@@ -46,7 +52,7 @@ export function parseBytes(s: string, what: string): number {
 }
 
 function secret(file: string | undefined, env: string | undefined): string | undefined {
-  if (file) return readFileSync(file, 'utf8').trim();
+  if (file) return readPrivateTokenFile(file);
   return env && env !== '' ? env : undefined;
 }
 
@@ -75,9 +81,13 @@ export const collectorCommand: Command = {
     const token = secret(values['token-file'], process.env.MAXPRO_COLLECTOR_TOKEN);
     const apiKey = secret(values['api-key-file'], process.env.MAXPRO_COLLECTOR_API_KEY);
     let auth: CollectorAuthOptions;
+    let tokenFile = values['token-file'];
     if (values['no-auth']) auth = { disabled: true };
     else if (token || apiKey) auth = { tokens: token ? [token] : [], apiKeys: apiKey ? [apiKey] : [] };
-    else throw new InvalidArgumentError('no credentials: set MAXPRO_COLLECTOR_TOKEN, --token-file or --api-key-file, or pass --no-auth');
+    else {
+      tokenFile = defaultTokenFile('collector');
+      auth = { tokens: [ensureTokenFile(tokenFile)] };
+    }
     const collector = await createCollector({
       host: values.host ?? '127.0.0.1',
       port,
@@ -98,10 +108,13 @@ export const collectorCommand: Command = {
       ...(values['baggage-keys'] ? { baggage: { allowKeys: values['baggage-keys'].split(',').map((k) => k.trim()).filter(Boolean) } } : {}),
     });
     io.out.write(`maxpro collector listening on ${collector.url} (OTLP/HTTP: ${collector.url}/v1/traces)${collector.grpcUrl ? `, OTLP/gRPC on ${collector.grpcUrl}` : ''}\n`);
+    if (tokenFile) io.out.write(`token: ${tokenFile} (send Authorization: Bearer <its content>)\n`);
+    const unpublish = publishLocalEndpoint('collector', { url: collector.url, ...(collector.grpcUrl ? { grpcUrl: collector.grpcUrl } : {}), ...(tokenFile ? { tokenFile } : {}) });
     await new Promise<void>((resolve) => {
       if (io.signal.aborted) resolve();
       io.signal.addEventListener('abort', () => resolve(), { once: true });
     });
+    unpublish();
     await collector.close();
     return 0;
   },

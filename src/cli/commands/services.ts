@@ -4,10 +4,12 @@ import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
 import { createQueryClient } from '../../collector/query-client.js';
 
-const HELP = `USAGE: maxpro services [--json] [--url <url>]
+const HELP = `USAGE: maxpro services [--json] [--url <url>] [--token-file <file>]
 
 Lists the services that sent spans to the collector, with their operation count.
-The token comes from $MAXPRO_COLLECTOR_TOKEN.
+The collector and its token are found without flags: $MAXPRO_COLLECTOR_URL and
+$MAXPRO_COLLECTOR_TOKEN (or $MAXPRO_COLLECTOR_TOKEN_FILE), else the collector
+that \`maxpro collector\` or \`maxpro up\` runs on this node and its token file.
 
 EXAMPLES:
   maxpro services
@@ -18,8 +20,8 @@ export const servicesCommand: Command = {
   name: 'services',
   help: HELP,
   async run(argv, io) {
-    const { values } = parseArgs({ args: argv, strict: true, options: { json: { type: 'boolean' }, url: { type: 'string' }, verbose: { type: 'boolean', short: 'v' } } });
-    const client = createQueryClient(values.url ? { url: values.url } : {});
+    const { values } = parseArgs({ args: argv, strict: true, options: { json: { type: 'boolean' }, url: { type: 'string' }, 'token-file': { type: 'string' }, verbose: { type: 'boolean', short: 'v' } } });
+    const client = createQueryClient({ ...(values.url ? { url: values.url } : {}), ...(values['token-file'] ? { tokenFile: values['token-file'] } : {}) });
     const ops = await client.listOperations();
     const byService = new Map<string, string[]>();
     for (const s of await client.listServices()) byService.set(s, []);

@@ -6,11 +6,13 @@ import { createQueryClient } from '../../collector/query-client.js';
 import { renderWaterfall } from '../../collector/waterfall.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
 
-const HELP = `USAGE: maxpro traces get <traceId> [--json] [--url <url>] [--width <n>] [--no-color]
+const HELP = `USAGE: maxpro traces get <traceId> [--json] [--url <url>] [--token-file <file>] [--width <n>] [--no-color]
 
 Prints the trace as a waterfall: the span tree indented, one duration bar per
 span on a shared time axis, errors highlighted. --json prints the span tree.
-The token comes from $MAXPRO_COLLECTOR_TOKEN.
+The collector and its token are found without flags: $MAXPRO_COLLECTOR_URL and
+$MAXPRO_COLLECTOR_TOKEN (or $MAXPRO_COLLECTOR_TOKEN_FILE), else the collector
+that \`maxpro collector\` or \`maxpro up\` runs on this node and its token file.
 
 EXAMPLES:
   maxpro traces get 5b8efff798038103d269b633813fc60c
@@ -25,12 +27,12 @@ export const tracesGetCommand: Command = {
       args: argv,
       strict: true,
       allowPositionals: true,
-      options: { json: { type: 'boolean' }, url: { type: 'string' }, width: { type: 'string' }, 'no-color': { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' } },
+      options: { json: { type: 'boolean' }, url: { type: 'string' }, 'token-file': { type: 'string' }, width: { type: 'string' }, 'no-color': { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' } },
     });
     const traceId = positionals[0];
     if (!traceId || positionals.length > 1) throw new InvalidArgumentError('give exactly one trace id (32 hex digits)');
     if (!/^[0-9a-fA-F]{32}$/.test(traceId)) throw new InvalidArgumentError(`trace id '${traceId.slice(0, 40)}' must be 32 hex digits`);
-    const tree = await createQueryClient(values.url ? { url: values.url } : {}).getTrace(traceId);
+    const tree = await createQueryClient({ ...(values.url ? { url: values.url } : {}), ...(values['token-file'] ? { tokenFile: values['token-file'] } : {}) }).getTrace(traceId);
     if (values.json) {
       io.out.write(`${JSON.stringify(tree, null, 2)}\n`);
       return 0;

@@ -21,9 +21,12 @@ FLAGS:
   --attr <key=value>      attribute equality; repeatable
   --limit <n>             page size (default 20)
   --page-token <t>        the next page, as printed after a full page
-  --url <url>             collector URL (default $MAXPRO_COLLECTOR_URL or http://127.0.0.1:4318)
+  --url <url>             collector URL (default: see below, else http://127.0.0.1:4318)
+  --token-file <file>     read the bearer token from this file
   --json                  print the raw page as JSON
-The token comes from $MAXPRO_COLLECTOR_TOKEN.
+The collector and its token are found without flags: $MAXPRO_COLLECTOR_URL and
+$MAXPRO_COLLECTOR_TOKEN (or $MAXPRO_COLLECTOR_TOKEN_FILE), else the collector
+that \`maxpro collector\` or \`maxpro up\` runs on this node and its token file.
 
 EXAMPLES:
   maxpro traces search --service checkout --status error --since 15m
@@ -57,10 +60,10 @@ export const tracesSearchCommand: Command = {
       options: {
         service: { type: 'string' }, operation: { type: 'string' }, since: { type: 'string' }, start: { type: 'string' }, end: { type: 'string' },
         'min-duration': { type: 'string' }, 'max-duration': { type: 'string' }, status: { type: 'string' }, attr: { type: 'string', multiple: true },
-        limit: { type: 'string' }, 'page-token': { type: 'string' }, url: { type: 'string' }, json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' },
+        limit: { type: 'string' }, 'page-token': { type: 'string' }, url: { type: 'string' }, 'token-file': { type: 'string' }, json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' },
       },
     });
-    const client = createQueryClient(values.url ? { url: values.url } : {});
+    const client = createQueryClient({ ...(values.url ? { url: values.url } : {}), ...(values['token-file'] ? { tokenFile: values['token-file'] } : {}) });
     const page = await client.searchSpans({
       service: values.service, operation: values.operation,
       start: values.start ?? values.since ?? '1h', end: values.end,

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
 /** `maxpro up`: agent and collector together on this node, with embedded defaults. */
-import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
 import { resolveConfigInWorker } from '../../agent/config/config-worker.js';
@@ -10,13 +9,19 @@ import { waitForAbort, watchReloads } from './agent.js';
 import { runDoctor } from '../../doctor/run-doctor.js';
 import { formatDoctorReport } from './doctor.js';
 import { formatUpSummary } from '../up-summary.js';
+import { formatUpBanner } from '../up-banner.js';
+import { defaultTokenFile, publishLocalEndpoint } from '../../lib/http/local-endpoints.js';
+import { ensureTokenFile } from '../../lib/http/token-file.js';
 
 const HELP = `USAGE: maxpro up [--config FILE] [flags]
 
 Runs the agent and the collector together on this node. The agent's OTLP
-exporter points at the in-process collector (with a fresh random token), so
-events and aggregates land in the local store. Prints the URLs, then a live
-summary every few seconds, until interrupted.
+exporter points at the in-process collector, so events and aggregates land
+in the local store. Prints the URLs, the token files and the OTLP variables an
+application needs, then a live summary every few seconds, until interrupted.
+The collector's token is the one \`maxpro collector\` uses (its token file, created
+on first start); \`maxpro services\`, \`maxpro traces\` and \`maxpro trace\` find
+both parts and their tokens without flags.
 
 FLAGS:
   --config FILE        agent configuration (defaults are embedded)
@@ -55,7 +60,8 @@ export const upCommand: Command = {
     const optional = report.checks.filter((c) => !c.required && c.status !== 'ok').map((c) => c.title);
     io.out.write(`doctor: every required check passes on ${report.kernel}${optional.length ? ` (not available, optional: ${optional.join(', ')})` : ''}\n`);
     let collector: Collector | undefined;
-    const token = randomBytes(24).toString('base64url');
+    const collectorTokenFile = defaultTokenFile('collector');
+    const token = values['no-collector'] ? '' : ensureTokenFile(collectorTokenFile);
     if (!values['no-collector']) {
       const { createCollector, defaultDataDir } = await import('../../collector/collector.js');
       collector = await createCollector({
@@ -78,17 +84,17 @@ export const upCommand: Command = {
       await collector?.close();
       throw err;
     }
-    io.out.write([
-      'maxpro up',
-      `  metrics   ${agent.url}/metrics`,
-      `  stream    ${agent.url}/stream   (NDJSON live events)`,
-      `  health    ${agent.url}/healthz  ${agent.url}/readyz`,
-      `  pprof     ${agent.url}/debug/pprof/profile?seconds=10  ${agent.url}/debug/pprof/heap`,
-      collector ? `  collector ${collector.url}  (OTLP/HTTP /v1/logs, /v1/metrics, /v1/traces; query API ${collector.url}/api/)` : '',
-      collector?.grpcUrl ? `  otlp-grpc ${collector.grpcUrl}  (OTLP/gRPC traces, logs, metrics)` : '',
-      `  probes    ${agent.probes.join(', ') || 'none loaded (see /readyz)'}`,
-      '',
-    ].filter((l, i, a) => l !== '' || i === a.length - 1).join('\n'));
+    const cfg = config;
+    const agentTokenFile = cfg.http.auth.enabled ? cfg.http.auth.tokenFile ?? defaultTokenFile('agent') : undefined;
+    io.out.write(formatUpBanner({
+      agentUrl: agent.url, pprof: cfg.http.pprof, probes: agent.probes, root: process.getuid?.() === 0,
+      ...(agentTokenFile ? { agentTokenFile } : {}),
+      ...(collector ? { collector: { url: collector.url, tokenFile: collectorTokenFile, ...(collector.grpcUrl ? { grpcUrl: collector.grpcUrl } : {}) } } : {}),
+    }));
+    const unpublish = [
+      publishLocalEndpoint('agent', { url: agent.url, ...(agentTokenFile ? { tokenFile: agentTokenFile } : {}) }),
+      ...(collector ? [publishLocalEndpoint('collector', { url: collector.url, tokenFile: collectorTokenFile, ...(collector.grpcUrl ? { grpcUrl: collector.grpcUrl } : {}) })] : []),
+    ];
     const stopReload = watchReloads(agent, sources, io);
     const a = agent;
     const summary = async (): Promise<void> => {
@@ -102,6 +108,7 @@ export const upCommand: Command = {
     const crashed = await Promise.race([waitForAbort(io.signal).then(() => undefined), agent.exited]);
     clearInterval(timer);
     stopReload();
+    for (const u of unpublish) u();
     if (crashed !== undefined) io.err.write(`the agent stopped unexpectedly (worker exit code ${crashed})\n`);
     else await agent.shutdown();
     await collector?.close();

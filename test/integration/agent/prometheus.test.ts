@@ -55,7 +55,7 @@ describe('Prometheus exposition', { skip: prometheusSkip() }, () => {
     let server: AgentHttpServer;
     before(async () => {
       server = await createAgentHttpServer({
-        listen: '127.0.0.1:0', pprof: false, notReady: () => undefined,
+        listen: '127.0.0.1:0', pprof: false, notReady: () => undefined, auth: { tokens: ['scrape-test-token'] },
         collect: () => families(),
       });
       prom = await startPrometheus([server.url.replace('http://', '')]);

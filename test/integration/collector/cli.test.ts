@@ -11,7 +11,9 @@ import { tracesSearchCommand } from '../../../src/cli/commands/traces-search.js'
 import { servicesCommand } from '../../../src/cli/commands/services.js';
 import { collectorCommand, parseBytes } from '../../../src/cli/commands/collector.js';
 import { CollectorRequestError } from '../../../src/collector/collector-errors.js';
-import { InvalidArgumentError } from '../../../src/lib/errors.js';
+import { ConfigError, InvalidArgumentError } from '../../../src/lib/errors.js';
+import { chmodSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { mustStartCollector, mustTempDir, TOKEN } from './collector-fixture.js';
 
 function capture(signal = new AbortController().signal): CommandIO & { text: () => string; errText: () => string } {
@@ -99,12 +101,37 @@ test('CLI: traces get / traces search / services, as text and --json', async (t)
   await assert.rejects(servicesCommand.run([], capture()), (e: unknown) => e instanceof CollectorRequestError && e.status === 401);
 });
 
-test('CLI: maxpro collector serves until interrupted; refuses to start without credentials', async (t) => {
-  const saved = process.env.MAXPRO_COLLECTOR_TOKEN;
+test('CLI: maxpro collector with no credentials uses its 0600 token file, which services finds with no flag', async (t) => {
+  const saved = { token: process.env.MAXPRO_COLLECTOR_TOKEN, state: process.env.MAXPRO_STATE_DIR, url: process.env.MAXPRO_COLLECTOR_URL };
   delete process.env.MAXPRO_COLLECTOR_TOKEN;
-  t.after(() => { if (saved !== undefined) process.env.MAXPRO_COLLECTOR_TOKEN = saved; });
+  delete process.env.MAXPRO_COLLECTOR_URL;
+  const state = mustTempDir(t, 'maxpro-state-');
+  process.env.MAXPRO_STATE_DIR = state;
+  t.after(() => {
+    for (const [k, v] of [['MAXPRO_COLLECTOR_TOKEN', saved.token], ['MAXPRO_STATE_DIR', saved.state], ['MAXPRO_COLLECTOR_URL', saved.url]] as const) {
+      if (v === undefined) delete process.env[k]; else process.env[k] = v;
+    }
+  });
   const dir = mustTempDir(t);
-  await assert.rejects(collectorCommand.run(['--port', '0', '--data-dir', dir], capture()), (e: unknown) => e instanceof InvalidArgumentError && /no credentials/.test(e.message));
+  const ac1 = new AbortController();
+  const io1 = capture(ac1.signal);
+  const running1 = collectorCommand.run(['--port', '0', '--grpc-port', 'off', '--data-dir', dir], io1);
+  for (let i = 0; i < 200 && !io1.text().includes('token:'); i++) await new Promise((r) => setTimeout(r, 20));
+  const tokenFile = join(state, 'collector.token');
+  assert.match(io1.text(), new RegExp(`token: ${tokenFile} `));
+  assert.equal(statSync(tokenFile).mode & 0o777, 0o600);
+  const url1 = /listening on (\S+) /.exec(io1.text())?.[1];
+  assert.ok(url1, io1.text());
+  assert.equal((await fetch(`${url1}/api/services`)).status, 401);
+  const services = capture();
+  assert.equal(await servicesCommand.run([], services), 0, 'no flag, no variable: the endpoint file and the token file');
+  assert.equal(services.text(), 'no services yet\n');
+  ac1.abort();
+  assert.equal(await running1, 0);
+  // A token file others can read is refused with the fix.
+  chmodSync(tokenFile, 0o644);
+  await assert.rejects(collectorCommand.run(['--port', '0', '--data-dir', dir], capture()), (e: unknown) => e instanceof ConfigError && /chmod 600/.test(e.message));
+
   const ac = new AbortController();
   const io = capture(ac.signal);
   const running = collectorCommand.run(['--port', '0', '--data-dir', dir, '--no-auth', '--max-body', '1MiB'], io);

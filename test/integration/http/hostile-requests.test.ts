@@ -23,7 +23,7 @@ const HOSTILE_TARGETS = [
 describe('hostile request targets', () => {
   test('agent: every target answered with a status, the server stays up', async (t) => {
     const server = await createAgentHttpServer({
-      listen: '127.0.0.1:0', collect: () => createSelfMetrics().collect(), notReady: () => undefined, stream: createLiveStream({ maxClients: 4 }),
+      listen: '127.0.0.1:0', collect: () => createSelfMetrics().collect(), notReady: () => undefined, stream: createLiveStream({ maxClients: 4 }), pprof: true, auth: { disabled: true },
     });
     t.after(() => server.close());
     for (const target of HOSTILE_TARGETS) {
@@ -39,7 +39,7 @@ describe('hostile request targets', () => {
 
   test('agent: HEAD answers like GET, without a body, and ends even for /stream and profiles', async (t) => {
     const server = await createAgentHttpServer({
-      listen: '127.0.0.1:0', collect: () => createSelfMetrics().collect(), notReady: () => undefined, stream: createLiveStream({ maxClients: 4 }),
+      listen: '127.0.0.1:0', collect: () => createSelfMetrics().collect(), notReady: () => undefined, stream: createLiveStream({ maxClients: 4 }), pprof: true, auth: { disabled: true },
     });
     t.after(() => server.close());
     const cases: Array<{ path: string; get: number }> = [

@@ -22,6 +22,7 @@ import type { LiveStreamEvent } from '../../../src/agent/http/live-stream-client
 import { parseConfigText } from '../../../src/agent/config/load-config.js';
 import type { AgentConfig } from '../../../src/agent/config/agent-config.js';
 import { findCgroup2Mount } from '../../../src/enrich/cgroup-resolver.js';
+import { localCredential } from '../../../src/lib/http/local-endpoints.js';
 
 interface Line { name?: string; cgroupId?: number; stream?: unknown }
 
@@ -102,7 +103,7 @@ describe('agent: cgroup allow and deny lists in the process probe', { skip, time
     chmodSync(join(bin, prog), 0o755);
     agent = await createAgent({ config: keepA, log: (l) => logs.push(l) });
     // The exported view only: a subscriber to every process record would suspend the filter.
-    const res = await fetch(`${agent.url}/stream?probe=process&kept=true`, { signal: abort.signal });
+    const res = await fetch(`${agent.url}/stream?probe=process&kept=true`, { signal: abort.signal, headers: { authorization: `Bearer ${localCredential('agent').token}` } });
     assert.equal(res.status, 200);
     readNdjson(res, (l) => {
       const line = l as Line;

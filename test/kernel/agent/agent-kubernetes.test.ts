@@ -26,6 +26,7 @@ import type { Agent } from '../../../src/agent/agent.js';
 import type { LiveStreamEvent } from '../../../src/agent/http/live-stream-client.js';
 import { parseConfigText } from '../../../src/agent/config/load-config.js';
 import { findCgroup2Mount } from '../../../src/enrich/cgroup-resolver.js';
+import { localCredential } from '../../../src/lib/http/local-endpoints.js';
 
 const root = findCgroup2Mount();
 const skip = kernelSkip() || (root ? false : 'needs a cgroup2 mount') || controlPlaneSkip();
@@ -148,7 +149,7 @@ describe('agent: pod metadata from the cluster in labels, selectors and the kern
     ].join('\n');
     const { config } = parseConfigText(configText, 'k8s.yaml');
     agent = await createAgent({ config, log: (l) => logs.push(l) });
-    const res = await fetch(`${agent.url}/stream?probe=process&kept=true`, { signal: abort.signal });
+    const res = await fetch(`${agent.url}/stream?probe=process&kept=true`, { signal: abort.signal, headers: { authorization: `Bearer ${localCredential('agent').token}` } });
     assert.equal(res.status, 200);
     readNdjson(res, (l) => {
       const e = l as LiveStreamEvent & { stream?: unknown };

@@ -21,6 +21,7 @@ import type { Agent } from '../../../src/agent/agent.js';
 import { parseConfigText } from '../../../src/agent/config/load-config.js';
 import type { AgentConfig } from '../../../src/agent/config/agent-config.js';
 import { findCgroup2Mount } from '../../../src/enrich/cgroup-resolver.js';
+import { localCredential } from '../../../src/lib/http/local-endpoints.js';
 
 const CLIENT = fileURLToPath(new URL('./connect-client.js', import.meta.url));
 const SERVER_PORT = 7311;
@@ -103,7 +104,7 @@ describe('agent policy with the TCP probe', { skip: skipReason() }, () => {
     localPort = (local.address() as AddressInfo).port;
     agent = await createAgent({ config: config(base, pinDir, 100) });
     assert.deepEqual(agent.probes(), ['tcp']);
-    const res = await fetch(`${agent.url}/stream?probe=tcp&kept=true`, { signal: streamAbort.signal });
+    const res = await fetch(`${agent.url}/stream?probe=tcp&kept=true`, { signal: streamAbort.signal, headers: { authorization: `Bearer ${localCredential('agent').token}` } });
     assert.equal(res.status, 200);
     readNdjson(res, (l) => {
       const line = l as StreamLine | { stream: unknown };

@@ -58,7 +58,7 @@ describe('agent HTTP endpoints', () => {
     let notReady: string | undefined = 'starting';
     const self = createSelfMetrics();
     const stream = createLiveStream({ maxClients: 1 });
-    const server = await createAgentHttpServer({ listen: '127.0.0.1:0', collect: () => self.collect(), notReady: () => notReady, stream });
+    const server = await createAgentHttpServer({ listen: '127.0.0.1:0', collect: () => self.collect(), notReady: () => notReady, stream, pprof: true, auth: { disabled: true } });
     try {
       assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
       assert.equal((await fetch(`${server.url}/readyz`)).status, 503);

@@ -37,7 +37,7 @@ describe('top tcp attached to an agent', () => {
   let reading: () => TcpAggregatesReading;
   before(async () => {
     server = await createAgentHttpServer({
-      listen: '127.0.0.1:0', collect: () => [], notReady: () => undefined, pprof: false,
+      listen: '127.0.0.1:0', collect: () => [], notReady: () => undefined, pprof: false, auth: { disabled: true },
       tcpAggregates: createTcpAggregatesRoute({
         read: () => reading(),
         identity: (id) => (id === 7 ? { container: 'abcdef012345', pod: 'pod-uid-1', namespace: 'prod', cgroupPath: '/kubepods/p/c' }

@@ -68,7 +68,8 @@ app.kubernetes.io/component: collector
   "kubernetes" (dict "enabled" $v.agent.kubernetes.enabled "maxPods" $v.agent.kubernetes.maxPods)
   "workloads" $v.agent.workloads
   "redaction" $v.agent.redaction
-  "http" (dict "listen" (printf "0.0.0.0:%d" (int $v.agent.port)) "pprof" $v.agent.pprof "stream" $v.agent.stream)
+  "http" (dict "listen" (printf "0.0.0.0:%d" (int $v.agent.port)) "pprof" $v.agent.pprof "stream" $v.agent.stream
+    "auth" (dict "open" (list "metrics" "health")))
   "exporters" (dict "otlp" $otlp "remoteWrite" $rw)
 -}}
 {{- if $v.agent.policy -}}
