@@ -21,6 +21,7 @@ import { encodeErrorStatus, type OtlpFormat, type OtlpSignal } from '../lib/otlp
 import { createBaggageAttributes, type CollectorBaggageOptions } from './baggage-attributes.js';
 import { createCollectorAuth, type CollectorAuthOptions } from './collector-auth.js';
 import { capToFileLimit, limitConnections } from '../lib/http/connection-limits.js';
+import { refuseTunnels } from '../lib/http/refuse-tunnels.js';
 import { grpcCodeOf, OverloadedError, RefusalError, UnauthenticatedError } from './collector-refusals.js';
 import { createGroupCommit } from './group-commit.js';
 import { createIngest, type CollectorLimits, type CollectorLoadOptions } from './ingest.js';
@@ -218,6 +219,12 @@ export async function createCollector(options: CollectorOptions): Promise<Collec
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    // Node closes an HTTP/0.9 connection as soon as the request line is read: answer now or never.
+    if (req.httpVersionMajor < 1) {
+      count('bad_request');
+      res.writeHead(505, { 'content-type': 'text/plain', connection: 'close' }).end('HTTP/1.0 or later required\n');
+      return;
+    }
     const path = (req.url ?? '/').split('?')[0]!;
     const signal = SIGNAL_PATHS[path];
     void (async () => {
@@ -272,6 +279,7 @@ export async function createCollector(options: CollectorOptions): Promise<Collec
     maxPerClient: options.connections?.perClient ?? 256,
     count,
   });
+  refuseTunnels(server, count);
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     const code = err.code ?? '';
     const timeout = code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'ERR_HTTP_HEADERS_TIMEOUT';

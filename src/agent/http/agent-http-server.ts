@@ -17,6 +17,7 @@ import type { MetricFamily } from '../../lib/metric-family.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
 import { parseRequestTarget } from '../../lib/http/request-target.js';
 import { capToFileLimit, limitConnections } from '../../lib/http/connection-limits.js';
+import { refuseTunnels } from '../../lib/http/refuse-tunnels.js';
 import { cpuProfile, startHeapProfiler } from './pprof.js';
 import { createAgentHttpAuth } from './agent-http-auth.js';
 import type { AgentHttpAuthOptions, AgentOpenEndpoint } from './agent-http-auth.js';
@@ -210,6 +211,7 @@ export async function createAgentHttpServer(options: AgentHttpServerOptions): Pr
     maxPerClient: options.limits?.maxPerClient ?? 64,
     count: (reason) => { refusals[reason]++; },
   });
+  refuseTunnels(server, () => { refusals.bad_request++; });
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     const code = err.code ?? '';
     const timeout = code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'ERR_HTTP_HEADERS_TIMEOUT';
