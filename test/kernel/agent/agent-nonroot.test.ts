@@ -68,7 +68,7 @@ interface Run { child: ChildProcess; out: () => string }
 function startAgent(caps: string[], port: number, pinDir: string, home: string): Run {
   const child = spawn('setpriv', [...setpriv(caps), process.execPath, BIN, 'agent', '--listen', `127.0.0.1:${port}`, '--pin-dir', pinDir], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, HOME: home, TMPDIR: home },
+    env: { ...process.env, HOME: home, TMPDIR: home, MAXPRO_STATE_DIR: `${home}/state` },
   });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
