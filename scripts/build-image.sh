@@ -141,7 +141,7 @@ log "built in $(( $(date +%s) - start ))s: $LAYOUT:$TAG"
 
 # Bounded cache: the newest KEEP_TAGS images stay (layout and storage); the layer cache of the
 # build stage stays in storage for the next build.
-mapfile -t old < <("${B[@]}" images --format '{{.Tag}}' --filter reference=localhost/maxpro | grep -vx "$TAG" | tail -n +"$KEEP_TAGS")
+mapfile -t old < <("${B[@]}" images --format '{{.Tag}}' --filter reference=localhost/maxpro | grep -E '^[0-9][^-]*-[0-9a-f]{16}$' | grep -vx "$TAG" | tail -n +"$KEEP_TAGS")
 for t in "${old[@]}"; do
   "${B[@]}" rmi --force "localhost/maxpro:$t" >/dev/null 2>&1 || true
   umoci rm --image "$LAYOUT:$t" 2>/dev/null || true
