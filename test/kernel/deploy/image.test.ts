@@ -140,7 +140,9 @@ describe('the container image, run from its unpacked root filesystem', { skip },
 
       // An exec on the host, by a program name nothing else uses, reaches the live stream.
       const execs: Record<string, unknown>[] = [];
-      const res = await fetch(`http://${listen}/stream?probe=process`, { signal: abort.signal });
+      // The agent's bearer token, made on first start in the image's state directory.
+      const token = readFileSync(join(b.rootfs, 'var/lib/maxpro/agent.token'), 'utf8').trim();
+      const res = await fetch(`http://${listen}/stream?probe=process`, { signal: abort.signal, headers: { authorization: `Bearer ${token}` } });
       assert.equal(res.status, 200);
       readNdjson(res, (l) => { const e = l as Record<string, unknown>; if (e.name === 'process.exec') execs.push(e); });
       const prog = join(dir, `mximg${process.pid % 100000}`);
