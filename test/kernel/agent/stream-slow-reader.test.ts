@@ -15,7 +15,10 @@ import type { Agent } from '../../../src/agent/agent.js';
 import { parseConfigText } from '../../../src/agent/config/load-config.js';
 import { findCgroup2Mount } from '../../../src/enrich/cgroup-resolver.js';
 import type { LiveStreamStatus, LiveStreamStatusReply } from '../../../src/agent/http/live-stream.js';
+import { localCredential } from '../../../src/lib/http/local-endpoints.js';
 
+// The agent's bearer token (in the test run's state directory), which /stream and its status need.
+const AUTH = (): Record<string, string> => ({ authorization: `Bearer ${localCredential('agent').token}` });
 const LOOP = fileURLToPath(new URL('./connect-loop.js', import.meta.url));
 
 function slowClientDrops(agent: Agent): number {
@@ -51,7 +54,7 @@ describe('a slow /stream reader under a real TCP load', { skip: kernelSkip() }, 
     const { port } = new URL(agent.url);
     const sock: Socket = connect(Number(port), '127.0.0.1');
     await new Promise<void>((r) => sock.once('connect', () => r()));
-    sock.write('GET /stream?probe=tcp HTTP/1.1\r\nHost: x\r\n\r\n');
+    sock.write(`GET /stream?probe=tcp HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${localCredential('agent').token}\r\n\r\n`);
     sock.pause();
     let text = '';
     // Reads 2 KiB every 100 ms: a reader far slower than the stream.
@@ -70,7 +73,7 @@ describe('a slow /stream reader under a real TCP load', { skip: kernelSkip() }, 
       while ((!dropAt || !toldAt) && Date.now() < until) {
         if (!dropAt && slowClientDrops(agent) > 0) dropAt = Date.now();
         if (!toldAt) {
-          const res = await fetch(`${agent.url}/stream/status?id=${id}`);
+          const res = await fetch(`${agent.url}/stream/status?id=${id}`, { headers: AUTH() });
           assert.equal(res.status, 200);
           const st = await res.json() as LiveStreamStatusReply;
           if (st.dropped > 0) {
@@ -80,7 +83,7 @@ describe('a slow /stream reader under a real TCP load', { skip: kernelSkip() }, 
         }
         await sleep(50);
       }
-      assert.ok(dropAt > 0, `the reader lost events: ${JSON.stringify(await (await fetch(`${agent.url}/stream/status?id=${id}`)).json())}`);
+      assert.ok(dropAt > 0, `the reader lost events: ${JSON.stringify(await (await fetch(`${agent.url}/stream/status?id=${id}`, { headers: AUTH() })).json())}`);
       assert.ok(toldAt > 0, 'the reader was told');
       t.diagnostic(`told ${toldAt - dropAt} ms after the first drop (${told!.dropped} dropped, ${told!.sent} sent)`);
       assert.ok(toldAt - dropAt < 1000, `told ${toldAt - dropAt} ms after its first drop`);
@@ -93,7 +96,7 @@ describe('a slow /stream reader under a real TCP load', { skip: kernelSkip() }, 
       clearInterval(reader);
       sock.on('data', (d: Buffer) => { text += d.toString('latin1'); });
       sock.resume();
-      const final = async (): Promise<LiveStreamStatusReply> => (await fetch(`${agent.url}/stream/status?id=${id}`)).json() as Promise<LiveStreamStatusReply>;
+      const final = async (): Promise<LiveStreamStatusReply> => (await fetch(`${agent.url}/stream/status?id=${id}`, { headers: AUTH() })).json() as Promise<LiveStreamStatusReply>;
       const lastInBand = (): LiveStreamStatus | undefined => {
         const m = [...text.matchAll(/\{"stream":(\{[^\n]*\})\}\n/g)].at(-1);
         return m ? JSON.parse(m[1]!) as LiveStreamStatus : undefined;
