@@ -6,6 +6,7 @@
  * take one Adam step, at a higher rate while the series is young.
  * Deterministic: weights come from a seeded PRNG.
  */
+import { mulberry32 } from '../lib/seeded-random.js';
 
 export interface LstmPredictorOptions {
   hidden?: number;
@@ -22,17 +23,6 @@ export interface LstmPredictor {
   /** The target for the last stepped row (the next row's value), once known. */
   teach(target: number): void;
   readonly inputs: number;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const sigm = (x: number): number => 1 / (1 + Math.exp(-x));

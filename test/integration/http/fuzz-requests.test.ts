@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { startHttpServerChild } from '../../helpers/http-server-child.js';
+import { mulberry32 } from '../../../src/lib/seeded-random.js';
 
 const TOKEN = 'fuzz-test-token-0123456789';
 const REQUESTS = 10_000;
@@ -18,17 +19,8 @@ const WARMUP = 1_000;
 const CONCURRENCY = 24;
 const MiB = 1024 * 1024;
 
-/** mulberry32: a seeded generator, so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator, so a failure can be replayed. */
+const prng = mulberry32;
 
 const PATHS = {
   agent: ['/metrics', '/healthz', '/readyz', '/stream', '/tcp/aggregates', '/debug/pprof/heap', '/debug/pprof/profile', '/'],
