@@ -2,32 +2,22 @@
 // `kill -9` of the agent during a TCP load: the pinned links keep the programs counting while it is
 // down, and the next agent takes the pins over, so every connection made meanwhile is counted, the
 // handover is exported as a gap, and nothing is left attached twice.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo, Server } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kernelSkip, sleep, waitFor } from '../../helpers/kernel.js';
 import { freePort } from '../../helpers/prometheus.js';
 import { createAgent } from '../../../src/agent/agent.js';
 import { parseConfigText } from '../../../src/agent/config/load-config.js';
-import { findCgroup2Mount } from '../../../src/enrich/cgroup-resolver.js';
-import { removePinned } from '../../../src/ebpf/index.js';
+import { clientHandshakes, useTcpRestartBed } from './tcp-restart-bed.js';
 import type { MetricFamily } from '../../../src/lib/metric-family.js';
 
 const LOOP = fileURLToPath(new URL('./connect-loop.js', import.meta.url));
 const BIN = fileURLToPath(new URL('../../../../bin/maxpro.js', import.meta.url));
-
-function handshakes(fams: MetricFamily[], cgroup: string): number {
-  const f = fams.find((x) => x.name === 'maxpro_tcp_handshake_duration_seconds');
-  if (!f || f.type !== 'histogram') return -1;
-  return f.samples.filter((s) => s.labels.cgroup === cgroup && s.labels.direction === 'client').reduce((n, s) => n + s.count, 0);
-}
 
 function scalar(fams: MetricFamily[], name: string): number | undefined {
   const f = fams.find((x) => x.name === name);
@@ -61,25 +51,8 @@ function lines(child: ChildProcess): { wait(word: string, timeoutMs?: number): P
 }
 
 describe('kill -9 during a TCP load, then a restart', { skip: kernelSkip() }, () => {
-  const rel = `/maxpro-agent-kill-${process.pid}`;
-  const cgDir = `${findCgroup2Mount()}${rel}`;
-  const pinDir = `/sys/fs/bpf/maxpro-agent-kill-${process.pid}`;
-  const dir = mkdtempSync(join(tmpdir(), 'maxpro-kill-'));
-  let server: Server;
-  let port = 0;
-
-  before(async () => {
-    mkdirSync(cgDir, { recursive: true });
-    server = createServer((s) => { s.on('error', () => undefined); s.end(); });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    port = (server.address() as AddressInfo).port;
-  });
-  after(() => {
-    server?.close();
-    // Whatever a failed run left pinned (a link keeps its program attached) goes with the directory.
-    removePinned(pinDir);
-    try { rmdirSync(cgDir); } catch { /* still busy */ }
-  });
+  const bed = useTcpRestartBed('kill');
+  const { rel, cgDir, pinDir, dir } = bed;
 
   test('the connections made while the agent was down are counted after the restart', async () => {
     const listen = `127.0.0.1:${await freePort()}`;
@@ -90,7 +63,7 @@ describe('kill -9 during a TCP load, then a restart', { skip: kernelSkip() }, ()
     agentProc.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
     assert.ok(await waitFor(() => /probe tcp: loaded/.test(err), 20_000), err);
 
-    const load = spawn(process.execPath, [LOOP, cgDir, '127.0.0.1', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const load = spawn(process.execPath, [LOOP, cgDir, '127.0.0.1', String(bed.port)], { stdio: ['ignore', 'pipe', 'inherit'] });
     const out = lines(load);
     await out.wait('ready');
     // Let the running agent count some of the load, then kill it without any chance to clean up.
@@ -123,7 +96,7 @@ describe('kill -9 during a TCP load, then a restart', { skip: kernelSkip() }, ()
     const agent = await createAgent({ config, log: (l) => logs.push(l) });
     try {
       const fams = agent.collect();
-      assert.equal(handshakes(fams, rel), total, `${whileDown} of ${total} made while down; ${logs.join('\n')}`);
+      assert.equal(clientHandshakes(fams, rel), total, `${whileDown} of ${total} made while down; ${logs.join('\n')}`);
       assert.equal(scalar(fams, 'maxpro_tcp_count_gaps'), 1, 'the handover is one gap');
       const gap = scalar(fams, 'maxpro_tcp_count_gap_seconds')!;
       assert.ok(gap > 0 && gap < 0.5, `handover gap ${gap} s`);

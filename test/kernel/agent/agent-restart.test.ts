@@ -2,22 +2,17 @@
 // Restarts: `maxpro agent` stopped by SIGTERM detaches its programs but leaves its aggregation map
 // pinned (the default), the next agent carries the histogram counts on and exports the time stopped
 // as a gap; with keepPinned: false an orderly stop removes every pin.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo, Server } from 'node:net';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kernelSkip, waitFor } from '../../helpers/kernel.js';
 import { freePort } from '../../helpers/prometheus.js';
 import { createAgent } from '../../../src/agent/agent.js';
 import { parseConfigText } from '../../../src/agent/config/load-config.js';
-import { findCgroup2Mount } from '../../../src/enrich/cgroup-resolver.js';
-import { removePinned } from '../../../src/ebpf/index.js';
-import type { MetricFamily } from '../../../src/lib/metric-family.js';
+import { clientHandshakes, useTcpRestartBed } from './tcp-restart-bed.js';
 
 const CLIENT = fileURLToPath(new URL('./connect-client.js', import.meta.url));
 const BIN = fileURLToPath(new URL('../../../../bin/maxpro.js', import.meta.url));
@@ -25,12 +20,6 @@ const BIN = fileURLToPath(new URL('../../../../bin/maxpro.js', import.meta.url))
 async function connects(cgroupDir: string, port: number, n: number): Promise<void> {
   const child = spawn(process.execPath, [CLIENT, cgroupDir, '127.0.0.1', String(port), String(n)], { stdio: 'ignore' });
   assert.equal(await new Promise((r) => child.on('exit', r)), 0);
-}
-
-function count(fams: MetricFamily[], cgroup: string): number {
-  const f = fams.find((x) => x.name === 'maxpro_tcp_handshake_duration_seconds');
-  if (!f || f.type !== 'histogram') return -1;
-  return f.samples.filter((s) => s.labels.cgroup === cgroup && s.labels.direction === 'client').reduce((n, s) => n + s.count, 0);
 }
 
 function parseCount(text: string, cgroup: string): number {
@@ -42,25 +31,8 @@ function parseCount(text: string, cgroup: string): number {
 }
 
 describe('agent restart keeps pinned histogram counts', { skip: kernelSkip() }, () => {
-  const rel = `/maxpro-agent-restart-${process.pid}`;
-  const cgDir = `${findCgroup2Mount()}${rel}`;
-  const pinDir = `/sys/fs/bpf/maxpro-agent-restart-${process.pid}`;
-  const dir = mkdtempSync(join(tmpdir(), 'maxpro-restart-'));
-  let server: Server;
-  let port = 0;
-
-  before(async () => {
-    mkdirSync(cgDir, { recursive: true });
-    server = createServer((s) => { s.on('error', () => undefined); s.end(); });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    port = (server.address() as AddressInfo).port;
-  });
-  after(() => {
-    server?.close();
-    // Whatever a failed run left pinned (a link keeps its program attached) goes with the directory.
-    removePinned(pinDir);
-    try { rmdirSync(cgDir); } catch { /* still busy */ }
-  });
+  const bed = useTcpRestartBed('restart');
+  const { rel, cgDir, pinDir, dir } = bed;
 
   test('SIGTERM, then a new agent continues the counts and exports the stop as a gap; keepPinned: false unpins', async () => {
     const listen = `127.0.0.1:${await freePort()}`;
@@ -71,7 +43,7 @@ describe('agent restart keeps pinned histogram counts', { skip: kernelSkip() }, 
     child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
     const ready = await waitFor(() => /probe tcp: loaded/.test(err), 20_000);
     assert.ok(ready, err);
-    await connects(cgDir, port, 4);
+    await connects(cgDir, bed.port, 4);
     let text = '';
     const seen = async (): Promise<number> => { text = await (await fetch(`http://${listen}/metrics`)).text(); return parseCount(text, rel); };
     const until = Date.now() + 5000;
@@ -87,7 +59,7 @@ describe('agent restart keeps pinned histogram counts', { skip: kernelSkip() }, 
     assert.ok(existsSync(join(pinDir, 'tcp_prog_tcp__inet_sock_set_state')), 'the programs are pinned too');
     assert.ok(!readdirSync(pinDir).some((f) => f.startsWith('tcp_link_')), 'an orderly stop detaches: no link stays pinned');
     // Connections while no agent runs are not counted; the time stopped is exported as a gap.
-    await connects(cgDir, port, 2);
+    await connects(cgDir, bed.port, 2);
     await new Promise((r) => setTimeout(r, 300));
     const stoppedMs = Date.now() - exitedAt;
 
@@ -96,12 +68,12 @@ describe('agent restart keeps pinned histogram counts', { skip: kernelSkip() }, 
     const logs: string[] = [];
     const agent = await createAgent({ config, log: (l) => logs.push(l) });
     try {
-      assert.equal(count(agent.collect(), rel), 4, logs.join('\n'));
+      assert.equal(clientHandshakes(agent.collect(), rel), 4, logs.join('\n'));
       const gaps = agent.collect().filter((f) => f.name === 'maxpro_tcp_count_gaps' || f.name === 'maxpro_tcp_count_gap_seconds').map((f) => (f.type === 'histogram' ? NaN : f.samples[0]!.value));
       assert.equal(gaps[0], 1, 'one gap');
       assert.ok(gaps[1]! * 1000 >= stoppedMs - 50 && gaps[1]! < 60, `gap ${gaps[1]} s covers the ${stoppedMs} ms stopped`);
-      await connects(cgDir, port, 3);
-      assert.ok(await waitFor(() => count(agent.collect(), rel) === 7, 5000), `count ${count(agent.collect(), rel)}`);
+      await connects(cgDir, bed.port, 3);
+      assert.ok(await waitFor(() => clientHandshakes(agent.collect(), rel) === 7, 5000), `count ${clientHandshakes(agent.collect(), rel)}`);
     } finally {
       await agent.shutdown();
     }
