@@ -29,7 +29,9 @@ export type MaxproErrorCode =
   | 'MAXPRO_ERR_COLLECTOR_UNAUTHENTICATED'
   | 'MAXPRO_ERR_COLLECTOR_OVERLOADED'
   | 'MAXPRO_ERR_COLLECTOR_BODY'
-  | 'MAXPRO_ERR_TRACECONTEXT_INVALID';
+  | 'MAXPRO_ERR_TRACECONTEXT_INVALID'
+  | 'MAXPRO_ERR_SIGNING_KEY'
+  | 'MAXPRO_ERR_EBPF_OBJECT_UNTRUSTED';
 
 export interface MaxproErrorOptions {
   cause?: unknown;
@@ -205,4 +207,28 @@ function verifierSummary(program: string, errno: number, log: readonly string[])
   const head = `load program ${program}: verifier rejected it (errno ${errno})`;
   if (tail.length === 0) return head;
   return `${head}: ${tail.join(' / ')}${omitted > 0 ? ` (${omitted} line(s) omitted)` : ''}`;
+}
+
+/** A signing or trusted key file is unreadable, of the wrong algorithm, or its password is wrong. */
+export class SigningKeyError extends MaxproError {
+  override readonly name = 'SigningKeyError';
+  constructor(message: string, options?: MaxproErrorOptions) {
+    super('MAXPRO_ERR_SIGNING_KEY', message, options);
+  }
+}
+
+/**
+ * A BPF object was refused before anything parsed it: its signature, the
+ * signed manifest or the file itself failed a check. `reason` is the
+ * `maxpro_bpf_object_verification_failures_total` label.
+ */
+export class ObjectVerificationError extends MaxproError {
+  override readonly name = 'ObjectVerificationError';
+  readonly object: string;
+  readonly reason: string;
+  constructor(object: string, reason: string, message: string, options?: MaxproErrorOptions) {
+    super('MAXPRO_ERR_EBPF_OBJECT_UNTRUSTED', `BPF object ${object} refused (${reason}): ${message}`, options);
+    this.object = object;
+    this.reason = reason;
+  }
 }
