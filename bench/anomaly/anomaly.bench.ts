@@ -2,13 +2,15 @@
 /**
  * `npm run bench -- anomaly`: the causal detector over the staged NAB files,
  * NAB scores at one corpus-wide threshold per profile (found by sweep),
- * windows hit and missed, an ablation (stat, lstm, ensemble) and rows/s.
+ * windows hit and missed, an ablation (stat, lstm, ensemble) and rows/s on
+ * one core (median of REPEATS timed passes; the load average is printed with it).
  * Reads ../shared/testdata/nab (or $MAXPRO_TESTDATA/nab).
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuUsage, memoryUsage } from 'node:process';
+import { availableParallelism, loadavg } from 'node:os';
 import { createAnomalyDetector } from '../../src/anomaly/anomaly-detector.js';
 import type { AnomalyModel } from '../../src/anomaly/anomaly-detector.js';
 import { NAB_PROFILES, scoreNabCorpus } from '../../src/anomaly/nab/nab-scorer.js';
@@ -30,6 +32,7 @@ for (const cat of readdirSync(join(nabDir, 'data')).sort()) {
   }
 }
 const LEARN_ROWS = 600;
+const REPEATS = Number(process.env['ANOMALY_BENCH_REPEATS'] ?? '5');
 const totalRows = files.reduce((s, f) => s + f.t.length, 0);
 
 function run(model: AnomalyModel): { inputs: NabFileInput[]; rowsPerSec: number } {
@@ -48,9 +51,15 @@ function run(model: AnomalyModel): { inputs: NabFileInput[]; rowsPerSec: number 
 
 const cpu0 = cpuUsage();
 const out: Record<string, number | string> = { bench: 'anomaly', files: files.length, rows: totalRows };
+const median = (xs: number[]): number => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 for (const model of ['stat', 'lstm', 'ensemble'] as const) {
-  const { inputs, rowsPerSec } = run(model);
-  console.log(`\n== model ${model}: ${Math.round(rowsPerSec)} rows/s`);
+  const load = loadavg()[0]!;
+  const first = run(model);
+  const rates = [first.rowsPerSec];
+  for (let k = 1; k < REPEATS; k++) rates.push(run(model).rowsPerSec);
+  const { inputs } = first;
+  const rowsPerSec = median(rates);
+  console.log(`\n== model ${model}: ${Math.round(rowsPerSec)} rows/s median of ${rates.length} (min ${Math.round(Math.min(...rates))}, max ${Math.round(Math.max(...rates))}; load average ${load.toFixed(1)} on ${availableParallelism()} cores)`);
   for (const profile of NAB_PROFILES) {
     const r = scoreNabCorpus(inputs, profile);
     console.log(`${profile.name.padEnd(20)} NAB ${r.normalized.toFixed(2).padStart(6)}  threshold ${r.threshold.toFixed(4)}  windows hit ${r.windowsHit}/${r.windows}`);
@@ -69,5 +78,6 @@ for (const model of ['stat', 'lstm', 'ensemble'] as const) {
 const cpu = cpuUsage(cpu0);
 out['cpu_s'] = Number(((cpu.user + cpu.system) / 1e6).toFixed(2));
 out['rss_mb'] = Math.round(memoryUsage().rss / 1e6);
+out['load_avg_1m'] = Number(loadavg()[0]!.toFixed(1));
 out['peers_subset_standard'] = 'numenta 59.0, ARTime 65.4, knncad 45.2';
 console.log(JSON.stringify(out));

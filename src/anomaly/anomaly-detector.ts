@@ -3,7 +3,10 @@
  * The causal streaming anomaly detector: each row is seen once, in order.
  * Members: a seasonal baseline (prediction error -> likelihood), an LSTM
  * predictor (same likelihood step), novelty against the range seen so far,
- * and level-shift detection with re-baselining. After an alert the detector
+ * and level-shift detection with re-baselining. In the ensemble the two
+ * forecasts are combined with weights inversely proportional to their recent
+ * squared errors (Bates-Granger); the surprise fed to the likelihood is the
+ * smaller of the seasonal and the combined standardised errors. After an alert the detector
  * cools down. Every alert carries its explanation.
  */
 import { createSeasonalBaseline } from './seasonal-baseline.js';
@@ -19,7 +22,7 @@ export interface AnomalyDetectorOptions {
   model?: AnomalyModel;
   /** Rows the baseline learns before it may alert. Default 750. */
   learnRows?: number;
-  /** Score at or above which a row alerts. Default 0.5. */
+  /** Score at or above which a row alerts. Default 0.5 (0.55 for the ensemble). */
   alertScore?: number;
   /** Rows after an alert during which the score is held at 0. Default learnRows / 5. */
   cooldownRows?: number;
@@ -59,7 +62,8 @@ export function createAnomalyDetector(options: AnomalyDetectorOptions = {}): Ano
   const model = options.model ?? 'ensemble';
   if (!['stat', 'lstm', 'ensemble'].includes(model)) throw new InvalidArgumentError(`model must be stat, lstm or ensemble, got "${String(model)}"`);
   const learnRows = options.learnRows ?? 750;
-  const alertScore = options.alertScore ?? 0.5;
+  // The ensemble's surprise is the smaller of two, so its own history is narrower and its likelihood runs higher on noise.
+  const alertScore = options.alertScore ?? (model === 'ensemble' ? 0.55 : 0.5);
   const cooldownRows = options.cooldownRows ?? Math.max(1, Math.round(learnRows / 5));
   if (!(learnRows >= 1) || !(cooldownRows >= 0) || !(alertScore > 0 && alertScore <= 1)) throw new InvalidArgumentError('learnRows >= 1, cooldownRows >= 0 and 0 < alertScore <= 1 are required');
   const useStat = model !== 'lstm';
@@ -68,12 +72,14 @@ export function createAnomalyDetector(options: AnomalyDetectorOptions = {}): Ano
   const statLik = createTailLikelihood({ warmup: Math.min(100, learnRows) });
   const lstmLik = createTailLikelihood({ warmup: Math.min(100, Math.ceil(learnRows / 2)) });
   const lstm = useLstm ? createLstmPredictor(3, { seed: options.seed ?? 1, learnRows }) : undefined;
+  const lstmIn = new Float64Array(3);
   let rows = 0;
   let firstT = NaN;
   let min = Infinity;
   let max = -Infinity;
   let spread = NaN; // mean absolute prediction error of the baseline
   let lstmSpread = NaN;
+  let comboSpread = NaN; // mean absolute error of the ensemble's combined forecast
   let rawLstmErr = Infinity; // mean absolute LSTM error in value units
   let mean = 0; // running normalisation for the LSTM input
   let m2 = 0;
@@ -94,17 +100,27 @@ export function createAnomalyDetector(options: AnomalyDetectorOptions = {}): Ano
       const baseExpected = pred?.value ?? value;
       const lstmStd = rows > 1 ? Math.sqrt(m2 / (rows - 1)) : 0;
       const lstmExpected = Number.isNaN(lstmPred) ? NaN : mean + lstmPred * lstmStd;
-      // In the ensemble the LSTM is one more predictor: the one with the lower recent error sets the expectation.
-      const lstmChosen = model === 'ensemble' && !Number.isNaN(lstmExpected) && rawLstmErr < spread;
-      const expected = lstmChosen ? lstmExpected : baseExpected;
+      // Ensemble: inverse-error-variance weights, once the LSTM has had half the learning period.
+      let comboExpected = NaN;
+      let lstmWeight = 0;
+      if (model === 'ensemble' && !Number.isNaN(lstmExpected) && rows >= learnRows / 2 && Number.isFinite(rawLstmErr) && !Number.isNaN(spread)) {
+        const ws = 1 / (spread * spread + 1e-12);
+        const wl = 1 / (rawLstmErr * rawLstmErr + 1e-12);
+        lstmWeight = wl / (ws + wl);
+        comboExpected = baseExpected + lstmWeight * (lstmExpected - baseExpected);
+      }
+      const useCombo = !Number.isNaN(comboExpected) && !Number.isNaN(comboSpread);
+      const expected = useCombo ? comboExpected : baseExpected;
       const err = value - expected;
-      const sd = lstmChosen ? rawLstmErr * 1.25 : Number.isNaN(spread) ? 0 : spread * 1.25;
+      const sd = useCombo ? comboSpread * 1.25 : Number.isNaN(spread) ? 0 : spread * 1.25;
       const floor = 1e-9 + 1e-6 * Math.abs(expected);
       const z = err / (sd + floor);
       const band: [number, number] = [expected - 3 * sd, expected + 3 * sd];
 
       let statScore = 0;
-      if (useStat) statScore = statLik.update(Math.min(Math.abs(z), 20));
+      // A row is as surprising as its best explanation: the combined forecast may explain away a seasonal surprise, never add one.
+      const surprise = useCombo ? Math.min(Math.abs(z), Math.abs(value - baseExpected) / (spread * 1.25 + floor)) : Math.abs(z);
+      if (useStat) statScore = statLik.update(Math.min(surprise, 20));
 
       let lstmScore = 0;
       if (lstm) {
@@ -118,7 +134,10 @@ export function createAnomalyDetector(options: AnomalyDetectorOptions = {}): Ano
           lstmSpread = Number.isNaN(lstmSpread) ? e : lstmSpread + 0.02 * (e - lstmSpread);
         }
         const phase = ((((t - firstT) % DAY) + DAY) % DAY) / DAY;
-        lstmPred = lstm.step([norm, Math.sin(2 * Math.PI * phase), Math.cos(2 * Math.PI * phase)]);
+        lstmIn[0] = norm;
+        lstmIn[1] = Math.sin(2 * Math.PI * phase);
+        lstmIn[2] = Math.cos(2 * Math.PI * phase);
+        lstmPred = lstm.step(lstmIn);
       }
 
       // Novelty: beyond the range seen so far by a share of that range.
@@ -137,7 +156,8 @@ export function createAnomalyDetector(options: AnomalyDetectorOptions = {}): Ano
 
       let member: AnomalyMember = 'seasonal';
       let score = model === 'lstm' ? lstmScore : model === 'stat' ? statScore : statScore;
-      if (model === 'lstm' || lstmChosen) member = 'prediction';
+      // The LSTM is named when it carried most of the combined expectation.
+      if (model === 'lstm' || (useCombo && lstmWeight > 0.5)) member = 'prediction';
       if (novel) {
         score = 1;
         member = 'novelty';
@@ -164,6 +184,10 @@ export function createAnomalyDetector(options: AnomalyDetectorOptions = {}): Ano
       baseline.learn(t, value);
       const eb = Math.abs(value - baseExpected);
       if (pred) spread = Number.isNaN(spread) ? eb : spread + 0.02 * (eb - spread);
+      if (!Number.isNaN(comboExpected)) {
+        const ec = Math.abs(value - comboExpected);
+        comboSpread = Number.isNaN(comboSpread) ? ec : comboSpread + 0.02 * (ec - comboSpread);
+      }
       if (!Number.isNaN(lstmExpected)) {
         const el = Math.abs(value - lstmExpected);
         rawLstmErr = rawLstmErr === Infinity ? el : rawLstmErr + 0.02 * (el - rawLstmErr);

@@ -60,11 +60,16 @@ export function createLstmPredictor(inputs: number, options: LstmPredictorOption
   const c = new Float32Array(H);
   let rows = 0;
 
+  // Back-propagation scratch, reused: nothing is allocated per row.
+  const dhNext = new Float32Array(H);
+  const dcNext = new Float32Array(H);
+  const dz = new Float32Array(Z);
+  const dpre = new Float64Array(4); // double, like the scalars it replaced
+
   const train = (): void => {
     grad.fill(0);
-    const dhNext = new Float32Array(H);
-    const dcNext = new Float32Array(H);
-    const dz = new Float32Array(Z);
+    dhNext.fill(0);
+    dcNext.fill(0);
     for (let s = taught - 1; s >= 0; s--) {
       const dy = Math.max(-5, Math.min(5, ys[s]! - targets[s]!));
       grad[nW + H] = grad[nW + H]! + dy;
@@ -81,7 +86,10 @@ export function createLstmPredictor(inputs: number, options: LstmPredictorOption
         const gg = gates[gOff + 3 * H + j]!;
         const tc = Math.tanh(cs[hOff + j]!);
         const dc = dh * og * (1 - tc * tc) + dcNext[j]!;
-        const dpre = [dc * gg * ig * (1 - ig), dc * cPrev[hOff + j]! * fg * (1 - fg), dh * tc * og * (1 - og), dc * ig * (1 - gg * gg)];
+        dpre[0] = dc * gg * ig * (1 - ig);
+        dpre[1] = dc * cPrev[hOff + j]! * fg * (1 - fg);
+        dpre[2] = dh * tc * og * (1 - og);
+        dpre[3] = dc * ig * (1 - gg * gg);
         dcNext[j] = dc * fg;
         for (let q = 0; q < 4; q++) {
           const row = (q * H + j) * Z;
