@@ -13,6 +13,8 @@ import {
 } from '../ebpf/index.js';
 import type { CapName, Link, TracefsState } from '../ebpf/index.js';
 import { MaxproError } from '../lib/errors.js';
+import { CAPABILITY_GRANTS } from '../probes/probe-capabilities.js';
+import type { CapabilityGrant } from '../probes/probe-capabilities.js';
 import { kubernetesConfigured } from '../enrich/k8s-metadata.js';
 import {
   compareKernel, effectiveCaps, libcPath, memlockLimit, mountsOfType, parseKernelVersion, readSysFile, tracefsDir,
@@ -262,37 +264,39 @@ export function tracefsCheck(tfs: TracefsState, uid: number | undefined): Doctor
 }
 
 /**
- * One check per capability the agent uses, each naming what is lost without
- * it. CAP_SYS_ADMIN stands in for CAP_BPF and CAP_PERFMON (kernels < 5.8).
+ * One check per capability the probes use (src/probes/probe-capabilities.ts),
+ * each naming what is lost without it, then the ones no probe needs.
+ * CAP_SYS_ADMIN stands in for CAP_BPF and CAP_PERFMON (kernels < 5.8).
  */
 export function capabilityChecks(caps: ReadonlySet<CapName>, root: boolean, canReadOthersExe: () => boolean = otherExeReadable): DoctorCheck[] {
-  const admin = caps.has('CAP_SYS_ADMIN');
-  const held = (c: CapName): boolean => caps.has(c) || admin;
-  const out: DoctorCheck[] = [];
-  const need = (id: string, cap: CapName, what: string): void => {
-    const ok = held(cap);
-    out.push({
-      id, title: cap, required: true, status: ok ? 'ok' : 'fail',
-      detail: ok ? `held${caps.has(cap) ? '' : ' (as CAP_SYS_ADMIN)'}${root ? '; root' : ''}` : `missing: ${what}`,
-      ...(ok ? {} : { fix: `grant ${cap} (as root: setcap, a systemd AmbientCapabilities= line, or the pod's securityContext.capabilities.add)` }),
-    });
-  };
-  need('caps.bpf', 'CAP_BPF', 'no map can be created and no program loaded');
-  need('caps.perfmon', 'CAP_PERFMON', 'tracing programs (tracepoints, tp_btf) cannot load or attach');
-  const ptrace = caps.has('CAP_SYS_PTRACE');
-  const exeOk = ptrace || canReadOthersExe();
-  out.push({
-    id: 'caps.sys_ptrace', title: 'CAP_SYS_PTRACE', required: false, status: exeOk ? 'ok' : 'warn',
-    detail: ptrace ? 'held' : exeOk ? 'not held; /proc/<pid>/exe of other users is readable anyway'
-      : 'missing: exec events of other users\' processes lack the executable path (/proc/<pid>/exe is a ptrace-mode read)',
-    ...(exeOk ? {} : { fix: 'grant CAP_SYS_PTRACE for exec probing (the chart adds it when probe.enableProcessExec is on)' }),
-  });
+  const out = CAPABILITY_GRANTS.map((g) => grantCheck(g, caps, root, canReadOthersExe));
   const net = caps.has('CAP_NET_ADMIN');
   out.push({
     id: 'caps.net_admin', title: 'CAP_NET_ADMIN', required: false, status: net ? 'ok' : 'unavailable',
     detail: net ? 'held' : 'not held: XDP and TC hooks cannot load or attach (no MaxPro probe uses them)',
   });
   return out;
+}
+
+/** The check id of a capability: `caps.bpf` for CAP_BPF. */
+export function capabilityCheckId(cap: CapName): string {
+  return `caps.${cap.slice('CAP_'.length).toLowerCase()}`;
+}
+
+function grantCheck(g: CapabilityGrant, caps: ReadonlySet<CapName>, root: boolean, canReadOthersExe: () => boolean): DoctorCheck {
+  const base = { id: capabilityCheckId(g.capability), title: g.capability, required: g.required };
+  const probes = `${g.probes.join(' and ')} probe${g.probes.length > 1 ? 's' : ''}`;
+  const fix = `grant ${g.capability} (as root: setcap, the systemd unit's AmbientCapabilities=, or the pod's securityContext.capabilities.add)`;
+  // CAP_SYS_ADMIN stands in for the two capabilities split out of it in 5.8.
+  const asAdmin = (g.capability === 'CAP_BPF' || g.capability === 'CAP_PERFMON') && caps.has('CAP_SYS_ADMIN');
+  if (caps.has(g.capability) || asAdmin) {
+    return { ...base, status: 'ok', detail: `held${caps.has(g.capability) ? '' : ' (as CAP_SYS_ADMIN)'}${root ? '; root' : ''}: ${g.why} (${probes})` };
+  }
+  // /proc/<pid>/exe of other users may be readable anyway (same uid, no hidepid): then nothing is lost.
+  if (g.capability === 'CAP_SYS_PTRACE' && canReadOthersExe()) {
+    return { ...base, status: 'ok', detail: 'not held; /proc/<pid>/exe of other users is readable anyway' };
+  }
+  return { ...base, status: g.required ? 'fail' : 'warn', detail: `missing (used by the ${probes}): ${g.without}`, fix };
 }
 
 /* readlink(/proc/1/exe): a process of another user (or with more capabilities). */

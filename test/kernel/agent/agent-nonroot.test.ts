@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// The agent as a non-root user holding exactly the capabilities the Helm
-// chart grants (read from the chart, so the chart and the code cannot drift
-// apart): it loads the process and TCP probes, serves /metrics and counts an
-// exec and a TCP connection. With any one of those capabilities removed,
-// `maxpro doctor` names it, and a probe that cannot load says which
+// The agent as a non-root user holding exactly the capabilities of the
+// systemd unit's AmbientCapabilities= (which must equal the probes' list in
+// src/probes/probe-capabilities.ts and the Helm chart's grants): it loads the
+// process and TCP probes, serves /metrics and counts an exec and a TCP
+// connection. With any one of those capabilities removed, `maxpro doctor`
+// names it and what it disables, and a probe that cannot load says which
 // capability or file it needs.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +20,9 @@ import { freePort } from '../../helpers/prometheus.js';
 import { k8sToolsSkip } from '../../helpers/k8s-tools.js';
 import { CHART, QUICK_START, render } from '../../integration/deploy/chart-fixture.js';
 import type { DoctorReport } from '../../../src/doctor/run-doctor.js';
+import { capabilityCheckId } from '../../../src/doctor/run-doctor.js';
+import { CAPABILITY_GRANTS, capabilitiesFor } from '../../../src/probes/probe-capabilities.js';
+import { UNIT_FILE, unitAmbientCapabilities } from '../../helpers/systemd-unit.js';
 import { dropReasonNames, resetReasonNames } from '../../../src/probes/tcp/kernel-reasons.js';
 
 const BIN = fileURLToPath(new URL('../../../../bin/maxpro.js', import.meta.url));
@@ -118,8 +122,11 @@ function loadProcessProbe(caps: string[], syscallHook: string): { ok: boolean; s
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as ReturnType<typeof loadProcessProbe>;
 }
 
-describe(`agent as uid ${UID} with the chart's capabilities`, { skip, timeout: 240_000 }, () => {
-  const chart = skip ? { caps: [], source: '' } : chartCapabilities();
+/** The unit's ambient set, as setpriv names capabilities (no CAP_ prefix). */
+const UNIT_CAPS = unitAmbientCapabilities(readFileSync(UNIT_FILE, 'utf8')).map((c) => c.replace(/^CAP_/, ''));
+
+describe(`agent as uid ${UID} with the systemd unit's capabilities`, { skip, timeout: 240_000 }, () => {
+  const unit = { caps: UNIT_CAPS, source: 'deploy/systemd/maxpro-agent.service' };
   const pinDir = `/sys/fs/bpf/maxpro-nonroot-${process.pid}`;
   let home: string;
 
@@ -135,15 +142,17 @@ describe(`agent as uid ${UID} with the chart's capabilities`, { skip, timeout: 2
     rmSync(home, { recursive: true, force: true });
   });
 
-  test('the chart grants what the probes need and nothing broad', () => {
-    assert.ok(chart.caps.includes('BPF') && chart.caps.includes('PERFMON'), `${chart.source}: ${chart.caps.join(', ')}`);
-    for (const broad of ['SYS_ADMIN', 'NET_ADMIN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH']) assert.ok(!chart.caps.includes(broad), `${chart.source} adds ${broad}`);
+  test('the unit and the chart grant exactly what the probes need, nothing broad', () => {
+    assert.deepEqual(unit.caps.map((c) => `CAP_${c}`), capabilitiesFor(), unit.source);
+    const rendered = chartCapabilities();
+    assert.deepEqual(rendered.caps, unit.caps, `${rendered.source} (quick start: process and TCP probes)`);
+    for (const broad of ['SYS_ADMIN', 'NET_ADMIN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH']) assert.ok(!unit.caps.includes(broad), `${unit.source} adds ${broad}`);
   });
 
   test('doctor passes with exactly those capabilities', () => {
-    const report = doctor(chart.caps, home);
+    const report = doctor(unit.caps, home);
     assert.equal(report.ok, true, JSON.stringify(report.checks.filter((c) => c.status !== 'ok')));
-    for (const cap of chart.caps) {
+    for (const cap of unit.caps) {
       const check = report.checks.find((c) => c.id === `caps.${cap.toLowerCase()}`);
       assert.equal(check?.status, 'ok', `caps.${cap.toLowerCase()}: ${JSON.stringify(check)}`);
     }
@@ -154,7 +163,7 @@ describe(`agent as uid ${UID} with the chart's capabilities`, { skip, timeout: 2
 
   test('loads the process and TCP probes, serves /metrics, counts an exec and a TCP connection', async () => {
     const port = await freePort();
-    const run = startAgent(chart.caps, port, pinDir, home);
+    const run = startAgent(unit.caps, port, pinDir, home);
     const server = createServer((s) => s.end('x'));
     try {
       assert.ok(await waitFor(() => /probes: process, tcp\b/.test(run.out()), 60_000), run.out());
@@ -190,8 +199,8 @@ describe(`agent as uid ${UID} with the chart's capabilities`, { skip, timeout: 2
   });
 
   test('the process probe catches failed execs through tp_btf; forcing the tracepoints names the tracefs file', () => {
-    assert.deepEqual(loadProcessProbe(chart.caps, 'auto'), { ok: true, syscallHook: 'tp_btf' });
-    const forced = loadProcessProbe(chart.caps, 'tracepoint');
+    assert.deepEqual(loadProcessProbe(unit.caps, 'auto'), { ok: true, syscallHook: 'tp_btf' });
+    const forced = loadProcessProbe(unit.caps, 'tracepoint');
     assert.equal(forced.ok, false);
     assert.equal(forced.code, 'MAXPRO_ERR_EBPF_TRACEFS', forced.message);
     assert.match(forced.file ?? '', /\/events\/syscalls\/sys_(enter|exit)_execve(at)?\/id$/);
@@ -200,30 +209,30 @@ describe(`agent as uid ${UID} with the chart's capabilities`, { skip, timeout: 2
   test('TCP drop and reset reasons keep their names without tracefs (from the kernel\'s BTF)', () => {
     const script = `const m = await import(${JSON.stringify(REASONS_MODULE)});
       console.log(JSON.stringify([m.dropReasonNames().name(2), m.resetReasonNames().name(0)]));`;
-    const r = spawnSync('setpriv', [...setpriv(chart.caps), process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync('setpriv', [...setpriv(unit.caps), process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
     assert.deepEqual(JSON.parse(r.stdout), [dropReasonNames().name(2), resetReasonNames().name(0)], r.stderr);
     assert.doesNotMatch(r.stdout, /reason_/);
   });
 
-  for (const removed of ['BPF', 'PERFMON', 'SYS_PTRACE']) {
-    test(`without CAP_${removed}: doctor names it, and a probe that cannot load says so`, (t) => {
-      if (!chart.caps.includes(removed)) {
-        t.skip(`the chart does not grant ${removed}`);
-        return;
-      }
-      const caps = chart.caps.filter((c) => c !== removed);
+  for (const grant of CAPABILITY_GRANTS) {
+    const removed = grant.capability.replace(/^CAP_/, '');
+    test(`without ${grant.capability}: doctor names it and what it disables, and a probe that cannot load says so`, () => {
+      const caps = unit.caps.filter((c) => c !== removed);
+      assert.equal(caps.length, unit.caps.length - 1, `${unit.source} grants ${grant.capability}`);
       const report = doctor(caps, home);
-      const check = report.checks.find((c) => c.id === `caps.${removed.toLowerCase()}`);
-      assert.ok(check, `doctor has a check for CAP_${removed}`);
-      assert.notEqual(check.status, 'ok', JSON.stringify(check));
-      assert.match(`${check.title} ${check.detail} ${check.fix ?? ''}`, new RegExp(`CAP_${removed}`));
-      // Without BPF or PERFMON nothing loads, and the doctor says the agent cannot run.
-      if (removed !== 'SYS_PTRACE') {
+      const check = report.checks.find((c) => c.id === capabilityCheckId(grant.capability));
+      assert.ok(check, `doctor has a check for ${grant.capability}`);
+      assert.equal(check.title, grant.capability);
+      // Without CAP_SYS_PTRACE, /proc/1/exe (root's) is out of reach of uid 65534: nothing reads it anyway.
+      assert.equal(check.status, grant.required ? 'fail' : 'warn', JSON.stringify(check));
+      assert.ok(check.detail.includes(grant.without), check.detail);
+      assert.match(check.fix ?? '', new RegExp(`grant ${grant.capability}`));
+      if (grant.required) {
         assert.equal(report.ok, false);
         const load = loadProcessProbe(caps, 'auto');
         assert.equal(load.ok, false);
         assert.equal(load.code, 'MAXPRO_ERR_EBPF_PERMISSION', load.message);
-        assert.equal(load.capability, `CAP_${removed}`, load.message);
+        assert.equal(load.capability, grant.capability, load.message);
       } else {
         assert.equal(report.ok, true, 'exec probing without CAP_SYS_PTRACE loses executable paths, not the agent');
       }
