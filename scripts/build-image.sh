@@ -12,6 +12,8 @@
 #   MAXPRO_IMAGE_NODE    the Node >= 20 binary copied into the base, with its npm and headers from the
 #                        same prefix (default: the `node` on PATH)
 #   MAXPRO_DEBIAN_MIRROR Debian mirror for debootstrap (default: the first one apt uses here)
+#   MAXPRO_SIGNING_KEY   release key (cosign.key) that signs the image's BPF objects, with COSIGN_PASSWORD
+#                        when encrypted; passed as build secrets (default: a key made for this build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,7 +39,7 @@ BASE_IMAGE=localhost/maxpro-base:$BASE_TAG
 # base's tag. The same list as the context, so a change that cannot alter the image does not rebuild.
 context_files() {
   {
-    printf '%s\n' package.json package-lock.json tsconfig.json Containerfile .dockerignore
+    printf '%s\n' package.json package-lock.json tsconfig.json Containerfile .dockerignore scripts/sign-bpf.mjs
     find bin bpf native src -type f ! -path 'bpf/.output/*' ! -path 'native/build/*'
   } | LC_ALL=C sort
 }
@@ -131,6 +133,15 @@ fi
 ca=${NODE_EXTRA_CA_CERTS:-/etc/ssl/certs/ca-certificates.crt}
 secret=()
 [ -f "$ca" ] && secret=(--secret "id=ca-certificates,src=$ca")
+# A release signing key for the BPF objects (docs/supply-chain.md); without one the build makes its own.
+if [ -n "${MAXPRO_SIGNING_KEY:-}" ]; then
+  secret+=(--secret "id=signing-key,src=$MAXPRO_SIGNING_KEY")
+  if [ -n "${COSIGN_PASSWORD:-}" ]; then
+    pwfile=$(mktemp); chmod 600 "$pwfile"; trap 'rm -f "$pwfile"' EXIT
+    printf '%s' "$COSIGN_PASSWORD" >"$pwfile"
+    secret+=(--secret "id=cosign-password,src=$pwfile")
+  fi
+fi
 log "building localhost/maxpro:$TAG (Containerfile, NODE_IMAGE=$BASE_IMAGE)"
 start=$(date +%s)
 nice -n 10 "${B[@]}" bud --quiet --layers --isolation chroot --pull-never "${secret[@]}" \

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, kube-controller-manager, etcd and helm from the Go module proxy into a cache
+# Builds cosign, kube-apiserver, kube-controller-manager, etcd and helm from the Go module proxy into a cache
 # keyed by version outside the clone, so every clone on this machine reuses them. Idempotent: a tool
 # whose binary is already cached is not rebuilt. Without Go it says so and exits 0; the tests that need
 # these binaries then skip and say why.
@@ -10,11 +10,11 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=../tools/k8s/versions.env
 . "$here/tools/k8s/versions.env"
 cache="${MAXPRO_TOOLS_CACHE:-$HOME/.cache/maxpro/tools}"
-want="${MAXPRO_K8S_TOOLS:-etcd kubernetes helm}"
+want="${MAXPRO_K8S_TOOLS:-etcd cosign kubernetes helm}"
 log() { echo "build-k8s-tools: $*" >&2; }
 
 if ! command -v go >/dev/null 2>&1; then
-  log "go not found on PATH: kube-apiserver, etcd and helm are not built; the Kubernetes tests will skip"
+  log "go not found on PATH: cosign, kube-apiserver, etcd and helm are not built; the tests that need them will skip"
   exit 0
 fi
 mkdir -p "$cache"
@@ -23,6 +23,7 @@ export CGO_ENABLED=0 GOFLAGS=-mod=mod GOMAXPROCS="${GOMAXPROCS:-2}"
 k8s_dir="$cache/kubernetes-v$KUBERNETES_VERSION"
 etcd_dir="$cache/etcd-v$ETCD_VERSION"
 helm_dir="$cache/helm-v$HELM_VERSION"
+cosign_dir="$cache/cosign-v$COSIGN_VERSION"
 
 # Builds into a scratch dir and renames it into place, so a cache entry is complete or absent.
 scratch() { mktemp -d "$cache/.build-$1-XXXXXX"; }
@@ -82,11 +83,21 @@ build_helm() {
   mv -T "$out" "$helm_dir"
 }
 
+# The supply-chain tests cross-verify signed BPF objects with it (docs/supply-chain.md).
+build_cosign() {
+  local v="$COSIGN_VERSION" out
+  out="$(scratch cosign)"
+  GOBIN="$out" go install -trimpath -ldflags "-s -w" "github.com/sigstore/cosign/v3/cmd/cosign@v$v"
+  "$out/cosign" version 2>&1 | grep -i gitversion
+  mv -T "$out" "$cosign_dir"
+}
+
 for tool in $want; do
   case "$tool" in
     kubernetes) bin="$k8s_dir/kube-controller-manager" ;;
     etcd) bin="$etcd_dir/etcd" ;;
     helm) bin="$helm_dir/helm" ;;
+    cosign) bin="$cosign_dir/cosign" ;;
     *) log "unknown tool $tool"; exit 2 ;;
   esac
   # One builder per tool and cache: a concurrent run waits, then finds the binary cached.

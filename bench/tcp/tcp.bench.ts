@@ -74,6 +74,8 @@ function build(): { load: string; floor: string } {
   const arch = process.arch === 'arm64' ? 'arm64' : 'x86';
   execFileSync('clang', ['-g', '-O2', '-target', 'bpf', `-D__TARGET_ARCH_${arch}`, '-I', join(root, `bpf/vmlinux/${arch}`),
     '-c', join(root, 'bench/tcp/floor.bpf.c'), '-o', floor], { stdio: 'inherit' });
+  // Signed like every object the agent loads (docs/supply-chain.md).
+  execFileSync(process.execPath, [join(root, 'scripts/sign-bpf.mjs'), '--dir', outDir, '--quiet'], { stdio: 'inherit' });
   return { load, floor };
 }
 

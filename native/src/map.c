@@ -2,6 +2,7 @@
 // Map operations on fds, bytes in and bytes out; pinning; object info and
 // BPF run-time stats. TS owns key/value encoding and size checks.
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -214,7 +215,8 @@ static napi_value map_info(napi_env env, napi_callback_info info)
 	return r;
 }
 
-// progInfo(fd) -> { id, name, type, runTimeNs, runCount, recursionMisses }
+// progInfo(fd) -> { id, name, type, tag, xlatedLen, runTimeNs, runCount, recursionMisses }
+// tag: the kernel's hex digest of the instructions as loaded (what `bpftool prog` shows).
 // runTimeNs/runCount count only while BPF stats are enabled (enableStats).
 static napi_value prog_info(napi_env env, napi_callback_info info)
 {
@@ -233,6 +235,11 @@ static napi_value prog_info(napi_env env, napi_callback_info info)
 	set_prop(env, r, "id", make_int64(env, pi.id));
 	set_prop(env, r, "name", make_string(env, pi.name));
 	set_prop(env, r, "type", make_string(env, libbpf_bpf_prog_type_str(pi.type)));
+	char tag[2 * BPF_TAG_SIZE + 1];
+	for (int i = 0; i < BPF_TAG_SIZE; i++)
+		snprintf(tag + 2 * i, 3, "%02x", pi.tag[i]);
+	set_prop(env, r, "tag", make_string(env, tag));
+	set_prop(env, r, "xlatedLen", make_int64(env, pi.xlated_prog_len));
 	set_prop(env, r, "runTimeNs", make_uint64_bigint(env, pi.run_time_ns));
 	set_prop(env, r, "runCount", make_uint64_bigint(env, pi.run_cnt));
 	set_prop(env, r, "recursionMisses", make_uint64_bigint(env, pi.recursion_misses));

@@ -28,7 +28,7 @@ export interface BpfObject {
 /** @internal Called by ObjectSpec.load(). */
 export function createBpfObject(
   name: string, handle: ObjectHandle, progs: readonly NativeProgramInfo[], maps: readonly NativeMapInfo[],
-  progFds: Record<string, number>, mapFds: Record<string, number>,
+  progFds: Record<string, number>, mapFds: Record<string, number>, onClose?: () => void,
 ): BpfObject {
   let h: ObjectHandle | undefined = handle;
   const links = new Set<Link>();
@@ -75,6 +75,7 @@ export function createBpfObject(
       for (const l of [...links]) l.destroy();
       native().objectClose(h);
       h = undefined;
+      onClose?.();
     },
   };
 }

@@ -5,9 +5,15 @@
  * attach programs (Links), use maps, and read ring buffers in batches.
  */
 export { openObject, openObjectFile } from './object-spec.js';
+export type { OpenFileOptions } from './object-spec.js';
+export { readVerifiedObject } from './object-verifier.js';
+export { configureObjectTrust, loadTrustedKeys, objectTrustPolicy } from './object-trust.js';
+export type { ObjectTrustPolicy } from './object-trust.js';
+export { lastVerificationFailure, loadedObjects, recordRefusal as countVerificationFailure, verificationFailures } from './object-attestation.js';
+export type { ObjectAttestation } from './object-attestation.js';
 export type { ObjectSpec, ConstantValue, LoadOptions } from './object-spec.js';
 export type { BpfObject } from './bpf-object.js';
-export type { Program, UprobeTarget, TcTarget, ProgramStats } from './program.js';
+export type { Program, ProgramIdentity, UprobeTarget, TcTarget, ProgramStats } from './program.js';
 export type { Link } from './link.js';
 export { openPinnedLink } from './link.js';
 export { BPF_ANY, BPF_EXIST, BPF_NOEXIST } from './bpf-map.js';
@@ -32,7 +38,7 @@ export { tracefsState, TRACEFS_DIRS } from './tracefs.js';
 export type { TracefsState } from './tracefs.js';
 export { enableBpfStats } from './bpf-stats.js';
 export type { BpfStatsHandle } from './bpf-stats.js';
-export { DEFAULT_PIN_DIR, ensurePinDir, isOnBpffs, openPinned, removePinned, unpin } from './pin.js';
+export { DEFAULT_PIN_DIR, ensurePinDir, isOnBpffs, openPinned, pinnedProgramIdentity, removePinned, unpin } from './pin.js';
 export { bpfObjectDir, bpfObjectPath } from './object-path.js';
 export { native, repoRoot } from './native.js';
 export { libbpfVersion } from './library-version.js';
@@ -42,5 +48,5 @@ export type { NativePerfEventAttr } from './native.js';
 export { errnoName } from './errno.js';
 export {
   VerifierError, NotSupportedError, PermissionError, ClosedError, SyscallError, AttachError, NativeMissingError, LayoutError, NotFoundError,
-  InvalidArgumentError, TracefsError,
+  InvalidArgumentError, TracefsError, ObjectVerificationError,
 } from '../lib/errors.js';

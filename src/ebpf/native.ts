@@ -33,7 +33,7 @@ export interface NativePerfEventAttr { type: number; config: number; sampleFreq?
 export interface NativeReaderOptions { intervalMs: number; batchBytes: number; batches: number; block: boolean }
 export interface NativeReaderStats { records: number; batches: number; bytes: number; queueDrops: number; oversizeDrops: number }
 export interface NativeKernelMapInfo { id: number; name: string; type: string; keySize: number; valueSize: number; maxEntries: number; flags: number }
-export interface NativeProgInfo { id: number; name: string; type: string; runTimeNs: bigint; runCount: bigint; recursionMisses: bigint }
+export interface NativeProgInfo { id: number; name: string; type: string; tag: string; xlatedLen: number; runTimeNs: bigint; runCount: bigint; recursionMisses: bigint }
 
 /** The addon's exports, declared once. */
 export interface NativeAddon {

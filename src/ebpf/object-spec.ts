@@ -4,8 +4,6 @@
  * variables as the ELF describes them. Set constants, map sizes, autoload
  * and pin paths here; nothing touches the kernel until `load()`.
  */
-import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
 import {
   ClosedError, InvalidArgumentError, NotFoundError, PermissionError, SyscallError, VerifierError,
 } from '../lib/errors.js';
@@ -15,6 +13,10 @@ import type { NativeDatasecVar, NativeMapInfo, NativeOpenResult, NativeProgramIn
 import { createBpfObject } from './bpf-object.js';
 import type { BpfObject } from './bpf-object.js';
 import { errnoName } from './errno.js';
+import { readVerifiedObject } from './object-verifier.js';
+import type { VerifyOptions } from './object-verifier.js';
+import { recordLoaded } from './object-attestation.js';
+import type { ObjectAttestation } from './object-attestation.js';
 
 /** A value for a global variable: integers by size, booleans, or raw bytes. */
 export type ConstantValue = number | bigint | boolean | Uint8Array;
@@ -50,19 +52,32 @@ export interface ObjectSpec {
   close(): void;
 }
 
-/** Opens a BPF object file. May throw `SyscallError` for a bad ELF. */
-export function openObjectFile(path: string, name?: string): ObjectSpec {
-  return openObject(readFileSync(path), name ?? basename(path).replace(/\.bpf\.o$|\.o$/, ''));
+export type OpenFileOptions = Pick<VerifyOptions, 'expect' | 'afterVerify'>;
+
+/**
+ * Opens a BPF object file: reads it once, verifies those bytes (signature,
+ * signed manifest; see object-verifier.ts) and parses the same buffer.
+ * `name` is libbpf's object name (default: the file's). May throw
+ * `ObjectVerificationError` before anything is parsed, `SyscallError` for a
+ * bad ELF.
+ */
+export function openObjectFile(path: string, name?: string, options: OpenFileOptions = {}): ObjectSpec {
+  const v = readVerifiedObject(path, options);
+  return openChecked(v.bytes, name ?? v.attestation.object, v.attestation);
 }
 
-/** Opens a BPF object from its ELF bytes. */
+/** Opens a BPF object from ELF bytes the caller vouches for (they are not verified). */
 export function openObject(bytes: Uint8Array, name: string): ObjectSpec {
+  return openChecked(bytes, name, undefined);
+}
+
+function openChecked(bytes: Uint8Array, name: string, attestation: ObjectAttestation | undefined): ObjectSpec {
   if (!(bytes instanceof Uint8Array) || bytes.length === 0) throw new InvalidArgumentError('openObject: bytes must be a non-empty Uint8Array');
   if (typeof name !== 'string' || name.length === 0 || Buffer.byteLength(name) > OBJECT_NAME_MAX) {
     throw new InvalidArgumentError(`openObject: name must be 1..${OBJECT_NAME_MAX} bytes`);
   }
   const res = native().objectOpen(bytes, null, name);
-  return new Spec(name, res);
+  return new Spec(name, res, attestation);
 }
 
 class Spec implements ObjectSpec {
@@ -73,8 +88,10 @@ class Spec implements ObjectSpec {
   #handle: ObjectHandle | undefined;
   #sections = new Map<string, Buffer>(); // data section map name -> patched initial value
   #autoload = new Map<string, boolean>(); // program name -> autoload as set
+  readonly #attestation: ObjectAttestation | undefined;
 
-  constructor(name: string, res: NativeOpenResult) {
+  constructor(name: string, res: NativeOpenResult, attestation: ObjectAttestation | undefined) {
+    this.#attestation = attestation;
     this.name = name;
     this.#handle = res.handle;
     this.programs = res.programs;
@@ -149,7 +166,8 @@ class Spec implements ObjectSpec {
       throw loadError(this.name, res.errno, res.log, res.libbpfLog, logSize, types);
     }
     this.#handle = undefined; // ownership moves to the loaded object
-    return createBpfObject(this.name, h, this.programs, this.maps, res.programs, res.maps);
+    const forget = this.#attestation ? recordLoaded(this.#attestation) : undefined;
+    return createBpfObject(this.name, h, this.programs, this.maps, res.programs, res.maps, forget);
   }
 
   close(): void {

@@ -27,6 +27,18 @@ export function openPinned(path: string): number | undefined {
   return native().objGet(path);
 }
 
+/** The tag and length of a pinned program (see `Program.identity()`); undefined when nothing is pinned there. */
+export function pinnedProgramIdentity(path: string): { tag: string; xlatedLen: number; name: string } | undefined {
+  const fd = openPinned(path);
+  if (fd === undefined) return undefined;
+  try {
+    const i = native().progInfo(fd);
+    return { tag: i.tag, xlatedLen: i.xlatedLen, name: i.name };
+  } finally {
+    native().closeFd(fd);
+  }
+}
+
 /** Removes one pinned program, map or link. Idempotent. */
 export function unpin(path: string): void {
   rmSync(path, { force: true });

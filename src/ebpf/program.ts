@@ -52,7 +52,14 @@ export interface Program {
   attachCgroup(cgroupPath: string): Link;
   /** Run time and count; non-zero only while BPF stats are enabled. */
   stats(): ProgramStats;
+  /** The kernel's tag (hex digest of the loaded instructions) and their length in bytes. */
+  identity(): ProgramIdentity;
   pin(path: string): void;
+}
+
+export interface ProgramIdentity {
+  tag: string;
+  xlatedLen: number;
 }
 
 const ENOENT = 2, EPERM = 1, EACCES = 13, EOPNOTSUPP = 95, ENOTSUPP = 524, EINVAL = 22;
@@ -98,6 +105,10 @@ export function createProgram(
     stats: () => {
       const i = n.progInfo(fd);
       return { runTimeNs: i.runTimeNs, runCount: i.runCount, recursionMisses: i.recursionMisses };
+    },
+    identity: () => {
+      const i = n.progInfo(fd);
+      return { tag: i.tag, xlatedLen: i.xlatedLen };
     },
     pin: (path) => n.objPin(fd, path),
   };

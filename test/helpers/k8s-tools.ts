@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * Where scripts/build-k8s-tools.sh caches kube-apiserver, kube-controller-manager, etcd and helm
+ * Where scripts/build-k8s-tools.sh caches kube-apiserver, kube-controller-manager, etcd, helm and cosign
  * (keyed by the versions in tools/k8s/versions.env), and why a test that needs one must skip.
  */
 import { accessSync, constants, readFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 
-export type K8sTool = 'kube-apiserver' | 'kube-controller-manager' | 'etcd' | 'helm';
+export type K8sTool = 'kube-apiserver' | 'kube-controller-manager' | 'etcd' | 'helm' | 'cosign';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -31,7 +31,8 @@ export function kubernetesVersion(): string {
 export function k8sToolPath(tool: K8sTool): string {
   const v = versions();
   const cache = process.env['MAXPRO_TOOLS_CACHE'] ?? join(homedir(), '.cache', 'maxpro', 'tools');
-  const dir = tool === 'etcd' ? `etcd-v${v['ETCD_VERSION']}` : tool === 'helm' ? `helm-v${v['HELM_VERSION']}` : `kubernetes-v${v['KUBERNETES_VERSION']}`;
+  const dir = tool === 'etcd' ? `etcd-v${v['ETCD_VERSION']}` : tool === 'helm' ? `helm-v${v['HELM_VERSION']}`
+    : tool === 'cosign' ? `cosign-v${v['COSIGN_VERSION']}` : `kubernetes-v${v['KUBERNETES_VERSION']}`;
   return join(cache, dir, tool);
 }
 
