@@ -5,6 +5,8 @@
  *
  * - `/api/traces/<traceId>`: the trace as a span tree.
  * - `/api/spans?service=&operation=&start=&end=&minDuration=&maxDuration=&status=&attr=key=value&limit=&pageToken=`
+ * - `/api/spans/export?after=&limit=`: spans in arrival order after a cursor
+ *   (`maxpro record` follows the store with it; `limit=0` gives the newest cursor).
  * - `/api/services`, `/api/operations?service=`
  * - `/api/red?service=&operation=&start=&end=&step=`
  * - `/api/dependencies?start=&end=`
@@ -109,6 +111,10 @@ export async function handleQuery(store: SpanStore, rawUrl: string, stats: () =>
         if (limit !== undefined) q.limit = limit;
         if (p.get('pageToken')) q.pageToken = p.get('pageToken')!;
         return json(200, await store.searchSpans(q));
+      }
+      case '/api/spans/export': {
+        const limit = int(p.get('limit'), 'limit') ?? 1000;
+        return json(200, await store.exportSpans(p.get('after') ?? '0', limit));
       }
       case '/api/services':
         return json(200, { services: await store.listServices() });

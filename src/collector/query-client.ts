@@ -2,7 +2,7 @@
 /** A small client for the collector's query API, used by the CLI. */
 import { CollectorRequestError } from './collector-errors.js';
 import { localCredential, localServiceUrl } from '../lib/http/local-endpoints.js';
-import type { Operation, SpanPage } from './span-store.js';
+import type { Operation, SpanExport, SpanPage } from './span-store.js';
 import type { TraceTree } from './trace-tree.js';
 
 /** Options of {@link createQueryClient}. */
@@ -36,6 +36,8 @@ export interface QueryClient {
   readonly url: string;
   getTrace(traceId: string): Promise<TraceTree>;
   searchSpans(params: SearchParams): Promise<SpanPage>;
+  /** Spans stored after `after`, in arrival order (see `SpanStore.exportSpans`). */
+  exportSpans(after: string, limit: number): Promise<SpanExport>;
   listServices(): Promise<string[]>;
   listOperations(service?: string): Promise<Operation[]>;
 }
@@ -79,6 +81,7 @@ export function createQueryClient(options: QueryClientOptions = {}): QueryClient
       }
       return get<SpanPage>(`/api/spans?${qs}`);
     },
+    exportSpans: (after, limit) => get<SpanExport>(`/api/spans/export?after=${encodeURIComponent(after)}&limit=${limit}`),
     listServices: async () => (await get<{ services: string[] }>('/api/services')).services,
     listOperations: async (service) => (await get<{ operations: Operation[] }>(`/api/operations${service ? `?service=${encodeURIComponent(service)}` : ''}`)).operations,
   };

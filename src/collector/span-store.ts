@@ -96,6 +96,13 @@ export interface SpanPage {
   nextPageToken?: string;
 }
 
+/** Spans in arrival order, for a client that follows the store (`maxpro record`). */
+export interface SpanExport {
+  spans: StoredSpan[];
+  /** The cursor to pass next: the arrival sequence of the last span returned, else the one given. */
+  next: string;
+}
+
 /** A (service, operation, kind) seen in stored spans. */
 export interface Operation {
   service: string;
@@ -174,6 +181,12 @@ export interface SpanStore {
   /** Every span of a trace, oldest first; empty when unknown. */
   getTrace(traceId: string): Promise<StoredSpan[]>;
   searchSpans(query: SpanQuery): Promise<SpanPage>;
+  /**
+   * Spans stored after cursor `after` ('0': from the first), oldest arrival
+   * first, at most `limit` (at most 10000). `limit` 0 returns no span and the
+   * cursor of the newest one: where a follower starts to see only new spans.
+   */
+  exportSpans(after: string, limit: number): Promise<SpanExport>;
   listServices(): Promise<string[]>;
   listOperations(service?: string): Promise<Operation[]>;
   redMetrics(query: RedQuery): Promise<RedResult>;

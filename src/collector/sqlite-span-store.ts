@@ -17,7 +17,7 @@ import { InvalidArgumentError } from '../lib/errors.js';
 import type { KeyValue, RecordRow } from './span-model.js';
 import type {
   DependencyEdge, Operation, RedFigures, RedQuery, RedResult, RedSeries, RetentionResult,
-  RecordPage, RecordQuery, SpanPage, SpanQuery, SpanStore, StoreBatch, StoreStats, StoredSpan,
+  RecordPage, RecordQuery, SpanExport, SpanPage, SpanQuery, SpanStore, StoreBatch, StoreStats, StoredSpan,
 } from './span-store.js';
 
 /** Options of {@link createSqliteSpanStore}. */
@@ -325,6 +325,15 @@ class SqliteSpanStore implements SpanStore {
     const page: SpanPage = { spans: hits.map((id) => byRowid.get(id)).filter((r): r is SpanDbRow => r !== undefined).map((r) => this.toSpan(r)) };
     if (more && lastKey) page.nextPageToken = Buffer.from(`${lastKey[0]}:${lastKey[1]}`).toString('base64url');
     return page;
+  }
+
+  async exportSpans(after: string, limit: number): Promise<SpanExport> {
+    this.check();
+    if (!/^\d{1,19}$/.test(after)) throw new InvalidArgumentError(`export cursor '${after.slice(0, 30)}' must be a sequence number this collector issued`);
+    if (!Number.isInteger(limit) || limit < 0 || limit > 10000) throw new InvalidArgumentError('export limit must be an integer in 0..10000');
+    if (limit === 0) return { spans: [], next: String((this.#stmts.lastRowid.get() as bigint | null) ?? after) };
+    const rows = this.#db.prepare(`SELECT rowid, ${SPAN_COLUMNS} FROM spans WHERE rowid > ? ORDER BY rowid LIMIT ?`).safeIntegers(true).all(BigInt(after), limit) as SpanDbRow[];
+    return { spans: rows.map((r) => this.toSpan(r)), next: rows.length ? String(rows[rows.length - 1]!.rowid) : after };
   }
 
   async listServices(): Promise<string[]> {

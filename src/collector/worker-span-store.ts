@@ -60,6 +60,7 @@ export async function createWorkerSpanStore(options: SqliteSpanStoreOptions): Pr
     write: (batch) => call('write', batch),
     getTrace: (traceId) => call('getTrace', traceId),
     searchSpans: (q) => call('searchSpans', q),
+    exportSpans: (after, limit) => call('exportSpans', after, limit),
     listServices: () => call('listServices'),
     listOperations: (service) => call('listOperations', service),
     redMetrics: (q) => call('redMetrics', q),
