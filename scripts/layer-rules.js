@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // ARCHITECTURE.md's layer table as per-folder import restrictions:
-//   cli -> agent | collector | doctor -> probes | enrich | exporters -> ebpf | lib
+//   cli -> capture -> agent | collector | doctor -> probes | enrich | exporters -> ebpf | lib
 // A folder may import its own layer and the layers below it, never a sibling
 // component or anything above. Only src/ebpf loads the native addon.
 // Specifiers are matched as written (relative), so `(../)+x/` means "the src/x folder".
@@ -10,16 +10,18 @@ const ADDON = { regex: '(^|/)ebpf/native(\\.js)?$', message: 'Only src/ebpf load
 
 /** [files, forbidden folders, why, extra patterns] */
 const TABLE = [
-  ['src/lib/**/*.ts', ['ebpf', 'probes', 'enrich', 'exporters', 'agent', 'collector', 'doctor', 'cli'], 'src/lib imports nothing above it.'],
-  ['src/ebpf/**/*.ts', ['probes', 'enrich', 'exporters', 'agent', 'collector', 'doctor', 'cli'], 'src/ebpf knows nothing of probes, enrichment or exporters.'],
-  ['src/probes/**/*.ts', ['enrich', 'exporters', 'agent', 'collector', 'doctor', 'cli'], 'Probes decode and load; they do not enrich or export.', [ADDON]],
+  ['src/lib/**/*.ts', ['ebpf', 'probes', 'enrich', 'exporters', 'agent', 'collector', 'doctor', 'cli', 'capture'], 'src/lib imports nothing above it.'],
+  ['src/ebpf/**/*.ts', ['probes', 'enrich', 'exporters', 'agent', 'collector', 'doctor', 'cli', 'capture'], 'src/ebpf knows nothing of probes, enrichment or exporters.'],
+  ['src/probes/**/*.ts', ['enrich', 'exporters', 'agent', 'collector', 'doctor', 'cli', 'capture'], 'Probes decode and load; they do not enrich or export.', [ADDON]],
   // Enrichment reads decoded events (type imports of a probe) but never loads BPF.
-  ['src/enrich/**/*.ts', ['ebpf', 'exporters', 'agent', 'collector', 'doctor', 'cli'], 'src/enrich does not touch BPF, exporters or components.',
+  ['src/enrich/**/*.ts', ['ebpf', 'exporters', 'agent', 'collector', 'doctor', 'cli', 'capture'], 'src/enrich does not touch BPF, exporters or components.',
     [{ regex: folder(['probes']), allowTypeImports: true, message: 'src/enrich may read probe event types, not load probes.' }]],
-  ['src/exporters/**/*.ts', ['ebpf', 'probes', 'enrich', 'agent', 'collector', 'doctor', 'cli'], 'Exporters only serialise what they are given.'],
-  ['src/agent/**/*.ts', ['collector', 'doctor', 'cli'], 'The agent imports downward only.', [ADDON]],
-  ['src/collector/**/*.ts', ['ebpf', 'probes', 'enrich', 'agent', 'doctor', 'cli'], 'The collector imports downward only.'],
-  ['src/doctor/**/*.ts', ['agent', 'collector', 'cli'], 'The doctor imports downward only.', [ADDON]],
+  ['src/exporters/**/*.ts', ['ebpf', 'probes', 'enrich', 'agent', 'collector', 'doctor', 'cli', 'capture'], 'Exporters only serialise what they are given.'],
+  ['src/agent/**/*.ts', ['collector', 'doctor', 'cli', 'capture'], 'The agent imports downward only.', [ADDON]],
+  ['src/collector/**/*.ts', ['ebpf', 'probes', 'enrich', 'agent', 'doctor', 'cli', 'capture'], 'The collector imports downward only.'],
+  ['src/doctor/**/*.ts', ['agent', 'collector', 'cli', 'capture'], 'The doctor imports downward only.', [ADDON]],
+  // Capture files sit between the CLI and the components they record and replay.
+  ['src/capture/**/*.ts', ['ebpf', 'probes', 'enrich', 'exporters', 'doctor', 'cli'], 'src/capture imports the agent, collector and anomaly components and src/lib only.', [ADDON]],
   ['src/cli/**/*.ts', [], '', [ADDON]],
 ];
 

@@ -31,7 +31,8 @@ export type MaxproErrorCode =
   | 'MAXPRO_ERR_COLLECTOR_BODY'
   | 'MAXPRO_ERR_TRACECONTEXT_INVALID'
   | 'MAXPRO_ERR_SIGNING_KEY'
-  | 'MAXPRO_ERR_EBPF_OBJECT_UNTRUSTED';
+  | 'MAXPRO_ERR_EBPF_OBJECT_UNTRUSTED'
+  | 'MAXPRO_ERR_CAPTURE_FILE';
 
 export interface MaxproErrorOptions {
   cause?: unknown;

@@ -23,11 +23,14 @@ const CASES: [string, string, boolean][] = [
   ['src/exporters/scratch.ts', "import { createProcessCache } from '../enrich/process-cache.js';", true],
   ['src/enrich/scratch.ts', "import { createProcessProbe } from '../probes/process/process-probe.js';", true],
   ['src/collector/scratch.ts', "import { createAgent } from '../agent/agent.js';", true],
+  ['src/collector/scratch.ts', "import { readCaptureBlocks } from '../capture/capture-reader.js';", true],
+  ['src/capture/scratch.ts', "import { main } from '../cli/main.js';", true],
   // Allowed: downward imports, and enrichment reading a probe's event types.
   ['src/enrich/scratch.ts', "import type { ProcessEvent } from '../probes/process/process-event.js';", false],
   ['src/agent/sources/scratch.ts', "import { createTcpProbe } from '../../probes/tcp/tcp-probe.js';", false],
   ['src/probes/tcp/scratch.ts', "import { defineLayout } from '../../ebpf/index.js';", false],
   ['src/cli/scratch.ts', "import { createAgent } from '../agent/agent.js';", false],
+  ['src/capture/scratch.ts', "import { createQueryClient } from '../collector/query-client.js';", false],
 ];
 
 describe('lint enforces the layer rules', () => {
