@@ -11,7 +11,7 @@ import { createK8sMetadata } from '../enrich/k8s-metadata.js';
 import type { K8sMetadata } from '../enrich/k8s-metadata.js';
 import { ClosedError } from '../lib/errors.js';
 import type { RedactorHandle } from '../enrich/redaction.js';
-import { effectiveCaps, enableBpfStats, ensurePinDir } from '../ebpf/index.js';
+import { effectiveCaps, enableBpfStats, ensurePinDir, objectTrustPolicy } from '../ebpf/index.js';
 import type { BpfStatsHandle } from '../ebpf/index.js';
 import type { MetricFamily } from '../lib/metric-family.js';
 // The OTLP (OpenTelemetry SDK) and remote-write (protobufjs) exporters are
@@ -30,6 +30,7 @@ import type { CgroupFilterTarget } from './policy/cgroup-filter-sync.js';
 import { createProbeManager } from './probe-manager.js';
 import type { ProbeManager } from './probe-manager.js';
 import { createSelfMetrics } from './self-metrics.js';
+import { attestationMetrics, attestationReport } from './bpf-attestation.js';
 import type { SelfMetrics } from './self-metrics.js';
 import { createAgentHttpServer } from './http/agent-http-server.js';
 import { ensureTokenFile } from '../lib/http/token-file.js';
@@ -97,6 +98,9 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   let cfg = options.config;
   const log = options.log ?? (() => undefined);
   const runProbes = options.probes !== false;
+  // BPF objects load only when verified (docs/supply-chain.md): a bad setting fails the start, and opting out is said.
+  const trust = objectTrustPolicy();
+  if (!trust.verify) log('agent: BPF object verification is OFF (MAXPRO_BPF_VERIFY=off): unsigned objects load; maxpro_bpf_object_verification_enabled is 0');
   const self: SelfMetrics = createSelfMetrics();
   const manager: ProbeManager = createProbeManager();
   // Pod metadata, when a cluster is configured: watched in the background, so labels and selectors
@@ -303,7 +307,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       }
       fams.push(...s.metrics());
     }
-    fams.push(loaded, probeEvents, probeRate, lost, runTime, runs);
+    fams.push(loaded, probeEvents, probeRate, lost, runTime, runs, ...attestationMetrics());
     const pipe: MetricFamily = { name: 'maxpro_agent_events', type: 'counter', help: 'Events through the policy stage, by probe and outcome.', samples: [] };
     for (const name of PROBES) {
       const c = counts[name];
@@ -452,6 +456,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     http = await createAgentHttpServer({
       listen: cfg.http.listen,
       collect,
+      attestation: attestationReport,
       pprof: cfg.http.pprof,
       auth: cfg.http.auth.enabled
         ? { tokens: [ensureTokenFile(tokenFile)], hint: tokenFile, ...(cfg.http.auth.open ? { open: cfg.http.auth.open } : {}) }

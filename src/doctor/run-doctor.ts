@@ -16,6 +16,7 @@ import { MaxproError } from '../lib/errors.js';
 import { CAPABILITY_GRANTS } from '../probes/probe-capabilities.js';
 import type { CapabilityGrant } from '../probes/probe-capabilities.js';
 import { kubernetesConfigured } from '../enrich/k8s-metadata.js';
+import { checkObjectVerification } from './object-verification-check.js';
 import {
   compareKernel, effectiveCaps, libcPath, memlockLimit, mountsOfType, parseKernelVersion, readSysFile, tracefsDir,
 } from './system-info.js';
@@ -180,7 +181,8 @@ export function runDoctor(options: DoctorOptions = {}): DoctorReport {
   } catch (err) {
     add({ id: 'bpf.objects', title: 'compiled BPF objects', required: true, status: 'fail', detail: msg(err), fix: 'npm run build' });
   }
-  if (objPath) for (const hook of HOOKS) add(checkHook(objPath, hook, tfs, caps));
+  if (objPath) add(checkObjectVerification(objPath));
+  if (objPath && checks.at(-1)?.status !== 'fail') for (const hook of HOOKS) add(checkHook(objPath, hook, tfs, caps));
 
   try {
     enableBpfStats().close();

@@ -9,7 +9,7 @@ export type { OpenFileOptions } from './object-spec.js';
 export { readVerifiedObject } from './object-verifier.js';
 export { configureObjectTrust, loadTrustedKeys, objectTrustPolicy } from './object-trust.js';
 export type { ObjectTrustPolicy } from './object-trust.js';
-export { lastVerificationFailure, loadedObjects, recordRefusal as countVerificationFailure, verificationFailures } from './object-attestation.js';
+export { lastVerificationFailure, loadedObjects, pinnedProgramChecks, recordPinnedCheck, verificationFailures } from './object-attestation.js';
 export type { ObjectAttestation } from './object-attestation.js';
 export type { ObjectSpec, ConstantValue, LoadOptions } from './object-spec.js';
 export type { BpfObject } from './bpf-object.js';

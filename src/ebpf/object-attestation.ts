@@ -55,3 +55,22 @@ export function verificationFailures(): { object: string; reason: string; count:
 export function lastVerificationFailure(): { object: string; reason: string; message: string; atMs: number } | undefined {
   return lastFailure && { ...lastFailure };
 }
+
+const pinnedChecks = new Map<string, { object: string; result: 'matched' | 'replaced'; count: number }>();
+
+/**
+ * Counts a program pinned by a previous run compared with the one loaded
+ * from verified bytes: `matched` (same tag) or `replaced` (different, so
+ * the pin was not trusted: an upgrade, or a program put there by another
+ * holder of CAP_BPF).
+ */
+export function recordPinnedCheck(object: string, result: 'matched' | 'replaced'): void {
+  const k = `${object}\0${result}`;
+  const c = pinnedChecks.get(k) ?? { object, result, count: 0 };
+  c.count++;
+  pinnedChecks.set(k, c);
+}
+
+export function pinnedProgramChecks(): { object: string; result: 'matched' | 'replaced'; count: number }[] {
+  return [...pinnedChecks.values()].map((c) => ({ ...c }));
+}

@@ -18,7 +18,7 @@ import { InvalidArgumentError, SigningKeyError } from '../lib/errors.js';
 import { keyIdOf, parsePublicKey } from '../lib/signing/cosign-keys.js';
 import type { TrustedKey } from '../lib/signing/blob-signature.js';
 import { bpfArch, isVersion } from '../lib/signing/object-manifest.js';
-import { defaultTrustedKeysDir } from '../lib/signing/signing-key-store.js';
+import { defaultTrustRoots } from '../lib/signing/signing-key-store.js';
 import { repoRoot } from './native.js';
 
 export interface ObjectTrustPolicy {
@@ -50,7 +50,7 @@ export function objectTrustPolicy(env: NodeJS.ProcessEnv = process.env): ObjectT
   if (v !== undefined && !['on', 'off', '1', '0', 'true', 'false'].includes(v)) throw new InvalidArgumentError(`MAXPRO_BPF_VERIFY=${v}: use on or off`);
   return {
     verify: v !== undefined ? ['on', '1', 'true'].includes(v) : configured.verify ?? true,
-    trustedKeys: keys ? keys.split(':').filter(Boolean) : configured.trustedKeys ?? [defaultTrustedKeysDir()],
+    trustedKeys: keys ? keys.split(':').filter(Boolean) : configured.trustedKeys ?? defaultTrustRoots(),
     minVersion: min ?? configured.minVersion ?? ownVersion(),
     arch: configured.arch ?? bpfArch(),
   };

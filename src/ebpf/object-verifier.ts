@@ -131,7 +131,7 @@ export function readVerifiedObject(path: string, options: VerifyOptions = {}): V
     if (!policy.verify) {
       if (!warnedOff) {
         warnedOff = true;
-        process.emitWarning('BPF object signature verification is OFF (MAXPRO_BPF_VERIFY=off or agent bpfVerification.verify: false): unsigned objects load', { code: 'MAXPRO_BPF_UNVERIFIED' });
+        process.emitWarning('BPF object signature verification is OFF (MAXPRO_BPF_VERIFY=off): unsigned objects load', { code: 'MAXPRO_BPF_UNVERIFIED' });
       }
       attestation = { ...base, keyId: null, manifestKeyId: null, version: null, arch: null, verified: false, verifyMicros: 0 };
     } else {

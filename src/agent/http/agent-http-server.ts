@@ -3,7 +3,8 @@
  * The agent's HTTP endpoints: `/metrics` (Prometheus text, or OpenMetrics
  * when the Accept header asks for it), `/healthz`, `/readyz`,
  * `/debug/pprof/profile?seconds=N`, `/debug/pprof/heap`, `/stream`
- * (NDJSON live events), `/stream/status?id=` (a subscriber's drops, out of band) and `/tcp/aggregates` (JSON, for `maxpro top tcp`).
+ * (NDJSON live events), `/stream/status?id=` (a subscriber's drops, out of band), `/tcp/aggregates` (JSON, for `maxpro top tcp`)
+ * and `/attestation` (JSON: the BPF objects loaded, their digests and signers; docs/supply-chain.md).
  *
  * Authentication (see agent-http-auth.ts) guards every endpoint but the open
  * ones; connection limits (see connection-limits.ts) and header timeouts keep
@@ -35,6 +36,8 @@ export interface AgentHttpServerOptions {
   stream?: LiveStream;
   /** Serves `/tcp/aggregates`; none: that path is a plain 404. */
   tcpAggregates?: TcpAggregatesRoute;
+  /** Serves `/attestation` (behind the token); none: a plain 404. */
+  attestation?: () => unknown;
   /** Serve /debug/pprof (behind the token). Default false. */
   pprof?: boolean;
   /** Required: tokens, or `{ disabled: true }` (loopback only). */
@@ -115,7 +118,7 @@ export async function createAgentHttpServer(options: AgentHttpServerOptions): Pr
       // HEAD answers what GET would, without a body and without starting
       // long-running work (a stream subscription, a CPU profile).
       const head = req.method === 'HEAD';
-      const known = url.pathname in KIND || ['/stream', '/stream/status', '/tcp/aggregates'].includes(url.pathname)
+      const known = url.pathname in KIND || ['/stream', '/stream/status', '/tcp/aggregates', '/attestation'].includes(url.pathname)
         || (heap !== undefined && url.pathname.startsWith('/debug/pprof/'));
       if (known && !auth.allows(KIND[url.pathname] ?? 'private', req.headers.authorization)) {
         refusals.unauthorized++;
@@ -156,6 +159,11 @@ export async function createAgentHttpServer(options: AgentHttpServerOptions): Pr
         case '/tcp/aggregates':
           if (!options.tcpAggregates) break;
           options.tcpAggregates.handle(req, res);
+          return;
+        case '/attestation':
+          if (!options.attestation) break;
+          res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+          res.end(head ? undefined : `${JSON.stringify(options.attestation(), null, 2)}\n`);
           return;
         case '/debug/pprof/profile': {
           if (!heap) break;

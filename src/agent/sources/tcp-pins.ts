@@ -20,7 +20,7 @@
  */
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { openPinnedLink } from '../../ebpf/index.js';
+import { openPinnedLink, pinnedProgramIdentity, recordPinnedCheck } from '../../ebpf/index.js';
 import type { BpfObject, Link } from '../../ebpf/index.js';
 import { carryAndPin, openPreviousRun } from './pinned-aggregates.js';
 import type { PinnedAggregates, PreviousRun } from './pinned-aggregates.js';
@@ -101,9 +101,30 @@ export function createTcpPins(options: { pinDir?: string; objectPath: string; lo
     return n;
   };
 
+  /** The previous run's pinned programs against the verified object's, by tag. */
+  const comparePinnedPrograms = (dir: string, obj: BpfObject): void => {
+    for (const name of readdirSync(dir).filter((f) => f.startsWith(PROG_PREFIX))) {
+      const prog = obj.programs.get(name.slice(PROG_PREFIX.length));
+      try {
+        const pinned = pinnedProgramIdentity(join(dir, name));
+        if (!pinned) continue;
+        const want = prog?.identity();
+        if (want && want.tag === pinned.tag && want.xlatedLen === pinned.xlatedLen) recordPinnedCheck('tcp', 'matched');
+        else {
+          recordPinnedCheck('tcp', 'replaced');
+          log(`tcp: the pinned program ${join(dir, name)} (tag ${pinned.tag}) is not the verified object's (${want ? `tag ${want.tag}` : 'no such program'}): not trusted, the verified program replaces it`);
+        }
+      } catch (err) {
+        recordPinnedCheck('tcp', 'replaced');
+        log(`tcp: the pinned program ${join(dir, name)} could not be read (${err instanceof Error ? err.message : String(err)}): not trusted, replaced`);
+      }
+    }
+  };
+
   return {
     beforeAttach(obj) {
       if (!pinDir) return;
+      comparePinnedPrograms(pinDir, obj);
       let prev: PreviousRun | undefined;
       try {
         prev = openPreviousRun({ objectPath: options.objectPath, pinDir, maps: { tcp_aggs: obj.map('tcp_aggs').maxEntries, tcp_meta: 1 } });

@@ -22,9 +22,16 @@ export function devSigningDir(): string {
   return process.env['MAXPRO_SIGNING_DIR'] ?? (isRoot() ? '/var/lib/maxpro/signing' : join(homedir(), '.config', 'maxpro', 'signing'));
 }
 
-/** The agent's default trust root: a directory of PEM public keys. */
+export const SYSTEM_TRUSTED_KEYS_DIR = '/etc/maxpro/trusted-keys';
+
+/** Where the build installs the development public key: the system trust root for root, else the user's. */
 export function defaultTrustedKeysDir(): string {
-  return isRoot() ? '/etc/maxpro/trusted-keys' : join(homedir(), '.config', 'maxpro', 'trusted-keys');
+  return isRoot() ? SYSTEM_TRUSTED_KEYS_DIR : join(homedir(), '.config', 'maxpro', 'trusted-keys');
+}
+
+/** The agent's default trust roots: directories of PEM public keys (a non-root agent also reads its user's). */
+export function defaultTrustRoots(): string[] {
+  return isRoot() ? [SYSTEM_TRUSTED_KEYS_DIR] : [SYSTEM_TRUSTED_KEYS_DIR, defaultTrustedKeysDir()];
 }
 
 /** A key id as a file name: the hint's bytes in hex, shortened. */
