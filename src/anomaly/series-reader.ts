@@ -6,6 +6,8 @@ export interface Series {
   readonly name: string;
   readonly t: number[];
   readonly v: number[];
+  /** What the series is about (e.g. service, operation, signal), when the source knows. */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 /** A timestamp as epoch ms: ISO / `YYYY-MM-DD HH:MM:SS` (UTC when no zone), or epoch seconds / ms. */

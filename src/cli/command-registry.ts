@@ -59,6 +59,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/anomaly.js')).anomalyCommand,
   },
   {
+    name: 'anomaly watch',
+    summary: "evaluate the collector's RED series every step: /metrics scores, alerts to stdout and as OTLP logs",
+    load: async () => (await import('./commands/anomaly-watch.js')).anomalyWatchCommand,
+  },
+  {
     name: 'agent',
     summary: 'run the node agent: probes, policies, exporters, /metrics',
     load: async () => (await import('./commands/agent.js')).agentCommand,

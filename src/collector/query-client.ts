@@ -2,7 +2,7 @@
 /** A small client for the collector's query API, used by the CLI. */
 import { CollectorRequestError } from './collector-errors.js';
 import { localCredential, localServiceUrl } from '../lib/http/local-endpoints.js';
-import type { Operation, SpanExport, SpanPage } from './span-store.js';
+import type { Operation, RedResult, SpanExport, SpanPage } from './span-store.js';
 import type { TraceTree } from './trace-tree.js';
 
 /** Options of {@link createQueryClient}. */
@@ -31,6 +31,15 @@ export interface SearchParams {
   pageToken?: string;
 }
 
+/** RED query parameters: times as Unix ns, RFC 3339 or a duration ago; step as a duration. */
+export interface RedParams {
+  service: string;
+  operation?: string;
+  start?: string;
+  end?: string;
+  step?: string;
+}
+
 /** Typed calls to the query API. */
 export interface QueryClient {
   readonly url: string;
@@ -40,6 +49,8 @@ export interface QueryClient {
   exportSpans(after: string, limit: number): Promise<SpanExport>;
   listServices(): Promise<string[]>;
   listOperations(service?: string): Promise<Operation[]>;
+  /** Rate, error ratio and p50/p90/p99 per operation and step (`/api/red`). */
+  red(params: RedParams): Promise<RedResult>;
 }
 
 /** Creates a query API client. */
@@ -83,6 +94,11 @@ export function createQueryClient(options: QueryClientOptions = {}): QueryClient
     },
     exportSpans: (after, limit) => get<SpanExport>(`/api/spans/export?after=${encodeURIComponent(after)}&limit=${limit}`),
     listServices: async () => (await get<{ services: string[] }>('/api/services')).services,
+    red: (p) => {
+      const qs = new URLSearchParams();
+      for (const [k, v] of Object.entries(p)) if (v !== undefined) qs.set(k, String(v));
+      return get<RedResult>(`/api/red?${qs}`);
+    },
     listOperations: async (service) => (await get<{ operations: Operation[] }>(`/api/operations${service ? `?service=${encodeURIComponent(service)}` : ''}`)).operations,
   };
 }

@@ -38,9 +38,23 @@ export interface PrometheusInstance {
   close(): Promise<void>;
 }
 
+export interface StartPrometheusOptions {
+  /** OpenMetrics text backfilled into the storage with `promtool tsdb create-blocks-from openmetrics` before start. */
+  backfillOpenMetrics?: string;
+}
+
 /** Starts Prometheus scraping `targets` (host:port) every `scrapeIntervalS` seconds. */
-export async function startPrometheus(targets: string[], scrapeIntervalS = 1): Promise<PrometheusInstance> {
+export async function startPrometheus(targets: string[], scrapeIntervalS = 1, options: StartPrometheusOptions = {}): Promise<PrometheusInstance> {
   const dir = mkdtempSync(join(tmpdir(), 'maxpro-prom-'));
+  if (options.backfillOpenMetrics !== undefined) {
+    const file = join(dir, 'backfill.om');
+    writeFileSync(file, options.backfillOpenMetrics);
+    const r = spawnSync(PROMTOOL_BIN, ['tsdb', 'create-blocks-from', 'openmetrics', file, join(dir, 'data')], { encoding: 'utf8' });
+    if (r.status !== 0) {
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`promtool backfill failed (${r.status}): ${r.stdout}${r.stderr}`);
+    }
+  }
   const port = await freePort();
   const cfg = join(dir, 'prometheus.yml');
   writeFileSync(cfg, [

@@ -9,24 +9,35 @@ import { parseSeries } from '../../anomaly/series-reader.js';
 import type { Series } from '../../anomaly/series-reader.js';
 import { queryRange } from '../../anomaly/prometheus-source.js';
 import { runSeries } from '../../anomaly/run-series.js';
+import { parseRedSignals, readRedSeries } from '../../anomaly/red-source.js';
+import { createQueryClient } from '../../collector/query-client.js';
 import { seriesSvg, sparkline } from '../../anomaly/series-picture.js';
 import type { AnomalyModel } from '../../anomaly/anomaly-detector.js';
 
-const HELP = `USAGE: maxpro anomaly [FILE...] [--prometheus <url> --query <promql> [--start <time>] [--end <time>] [--step <s>]]
+const HELP = `USAGE: maxpro anomaly [FILE...] [--prometheus <url> --query <promql>]
+                      [--red [--service <name>]... [--operation <name>] [--signal <list>] [--url <url>] [--token-file <file>]]
+                      [--start <time>] [--end <time>] [--step <s>]
                       [--model stat|lstm|ensemble] [--learn-rows <n>] [--cooldown-rows <n>] [--alert-score <0..1>]
                       [--json] [--svg <path>]
+       maxpro anomaly watch --help   (continuous mode over the collector's RED series)
 
 Runs the causal streaming detector (each point once, in order) over each series and lists
 its alerts: time, observed value, expected band, score, the member that fired (seasonal,
 prediction, novelty, level_shift) and how long the baseline had been learning.
 FILE is CSV (header "timestamp,value") or NDJSON ({"timestamp":..,"value":..}); an empty or
 NaN value is a gap. With --prometheus, each series of the PromQL range query is one input.
+--red reads the collector's RED series: per service and operation, rate, error_ratio, p50, p90
+and p99 (ms) per step (--signal picks some, e.g. p99,error_ratio); a step without spans is a gap.
+The collector is found as for \`maxpro traces search\` (--url, --token-file, $MAXPRO_COLLECTOR_URL).
+--start/--end (epoch seconds or ISO; default the last hour) and --step (seconds, default 60)
+apply to --prometheus and --red.
 --model: stat (default; seasonal baseline, likelihood, novelty, level shift), lstm, ensemble.
 --svg writes a picture of series, band and alerts (one file per series: name-N.svg for several).
 
 EXAMPLES:
   maxpro anomaly latency.csv
   maxpro anomaly --prometheus http://localhost:9090 --query 'rate(http_requests_total[5m])' --step 60 --json
+  maxpro anomaly --red --service checkout --signal p99,error_ratio --step 10 --learn-rows 120
 `;
 
 function time(raw: string | undefined, fallback: number): number {
@@ -64,31 +75,48 @@ export const anomalyCommand: Command = {
         'alert-score': { type: 'string' },
         json: { type: 'boolean' },
         svg: { type: 'string' },
+        red: { type: 'boolean' },
+        service: { type: 'string', multiple: true },
+        operation: { type: 'string' },
+        signal: { type: 'string' },
+        url: { type: 'string' },
+        'token-file': { type: 'string' },
       },
     });
     const model = (values.model ?? 'stat') as AnomalyModel;
     if (!['stat', 'lstm', 'ensemble'].includes(model)) throw new InvalidArgumentError(`--model must be stat, lstm or ensemble, got "${model}"`);
     const series: Series[] = [];
     for (const f of positionals) series.push(parseSeries(readFileSync(f, 'utf8'), basename(f)));
+    const end = time(values.end, Date.now());
+    const start = time(values.start, end - 3_600_000);
+    const stepS = Number(values.step ?? '60');
+    if (!(stepS > 0)) throw new InvalidArgumentError(`--step must be a positive number of seconds, got "${values.step ?? ''}"`);
     if (values.prometheus !== undefined) {
       if (!values.query) throw new InvalidArgumentError('--prometheus needs --query <promql>');
-      const end = time(values.end, Date.now());
-      const start = time(values.start, end - 3_600_000);
-      const stepS = Number(values.step ?? '60');
-      if (!(stepS > 0)) throw new InvalidArgumentError(`--step must be a positive number of seconds, got "${values.step ?? ''}"`);
       series.push(...(await queryRange({ url: values.prometheus, query: values.query, startMs: start, endMs: end, stepS })));
     }
-    if (series.length === 0) throw new InvalidArgumentError('give at least one FILE or --prometheus <url> --query <promql>');
+    if (values.red) {
+      const client = createQueryClient({ ...(values.url ? { url: values.url } : {}), ...(values['token-file'] ? { tokenFile: values['token-file'] } : {}) });
+      series.push(...(await readRedSeries(client, {
+        startMs: start, endMs: end, stepMs: stepS * 1000,
+        ...(values.service ? { services: values.service } : {}),
+        ...(values.operation !== undefined ? { operation: values.operation } : {}),
+        ...(values.signal !== undefined ? { signals: parseRedSignals(values.signal) } : {}),
+      })));
+    } else if (values.service || values.operation !== undefined || values.signal !== undefined) {
+      throw new InvalidArgumentError('--service, --operation and --signal select RED series: add --red');
+    }
+    if (series.length === 0) throw new InvalidArgumentError(values.red ? 'the collector has no RED series for that selection and window' : 'give at least one FILE, --prometheus <url> --query <promql>, or --red');
     const learnRows = intOpt(values['learn-rows'], 'learn-rows');
     const cooldownRows = intOpt(values['cooldown-rows'], 'cooldown-rows');
     const alertScore = values['alert-score'] === undefined ? undefined : Number(values['alert-score']);
     const opts = { model, ...(learnRows !== undefined ? { learnRows } : {}), ...(cooldownRows !== undefined ? { cooldownRows } : {}), ...(alertScore !== undefined ? { alertScore } : {}) };
-    const results = series.map((s) => ({ series: s.name, ...runSeries(s, opts) }));
+    const results = series.map((s) => ({ series: s.name, ...(s.labels ? { labels: s.labels } : {}), ...runSeries(s, opts) }));
     if (values.svg) {
       results.forEach((r, k) => writeFileSync(results.length === 1 ? values.svg! : values.svg!.replace(/(\.svg)?$/, `-${k + 1}.svg`), seriesSvg(r.scored)));
     }
     if (values.json) {
-      io.out.write(`${JSON.stringify({ model, series: results.map((r) => ({ series: r.series, rows: r.rows, alerts: r.alerts.map((a) => ({ ...a, time: new Date(a.t).toISOString() })) })) }, null, 2)}\n`);
+      io.out.write(`${JSON.stringify({ model, series: results.map((r) => ({ series: r.series, ...(r.labels ? { labels: r.labels } : {}), rows: r.rows, alerts: r.alerts.map((a) => ({ ...a, time: new Date(a.t).toISOString() })) })) }, null, 2)}\n`);
       return 0;
     }
     for (const r of results) {

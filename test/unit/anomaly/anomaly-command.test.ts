@@ -59,5 +59,7 @@ describe('maxpro anomaly', () => {
   test('rejects a bad model and missing inputs', async () => {
     await assert.rejects(run(['--model', 'arima', 'x.csv']), { code: 'MAXPRO_ERR_INVALID_ARGUMENT' });
     await assert.rejects(run([]), { code: 'MAXPRO_ERR_INVALID_ARGUMENT' });
+    await assert.rejects(run(['--service', 'shop']), { code: 'MAXPRO_ERR_INVALID_ARGUMENT', message: /--red/ });
+    await assert.rejects(run(['--red', '--signal', 'p95']), { code: 'MAXPRO_ERR_INVALID_ARGUMENT', message: /"p95"/ });
   });
 });
