@@ -34,16 +34,13 @@ const blocks = TABLE.map(([files, forbidden, message, extra = []]) => ({
   },
 }));
 
-// Agent sources feed the pipeline; the HTTP surface sits above them.
-const agent = blocks.find((b) => b.files[0] === 'src/agent/**/*.ts');
+// A probe's agent face (its module, its source, an enrichment pipeline of its own) runs its events
+// through src/enrich, which never loads BPF: those files may import it. The rest of a probe decodes and loads.
 blocks.push({
-  files: ['src/agent/sources/**/*.ts'],
+  files: ['src/probes/probe-module.ts', 'src/probes/*/*-module.ts', 'src/probes/*/*-source.ts', 'src/probes/*/*-pipeline.ts'],
   rules: {
     '@typescript-eslint/no-restricted-imports': ['error', {
-      patterns: [
-        ...agent.rules['@typescript-eslint/no-restricted-imports'][1].patterns,
-        { regex: '^\\.\\./http/', message: 'Agent sources must not import the agent HTTP layer.' },
-      ],
+      patterns: [{ regex: folder(['exporters', 'agent', 'collector', 'doctor', 'cli']), message: 'A probe module enriches through src/enrich; it does not export or know the components above it.' }, ADDON],
     }],
   },
 });

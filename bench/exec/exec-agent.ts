@@ -6,7 +6,7 @@
  * `/bin/true a1 a2` per parent pid, and whether argv was complete.
  * IPC: receives 'stats' and answers with counts; 'stop' closes and exits.
  */
-import { createProcessPipeline } from '../../src/agent/process-pipeline.js';
+import { createProcessPipeline } from '../../src/probes/process/process-pipeline.js';
 
 const complete = new Map<number, number>(); // ppid -> execs with exact argv
 const seen = new Map<number, number>(); // ppid -> execs of /bin/true

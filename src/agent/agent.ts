@@ -38,15 +38,10 @@ import { defaultTokenFile } from '../lib/http/local-endpoints.js';
 import type { AgentHttpServer } from './http/agent-http-server.js';
 import { createLiveStream } from './http/live-stream.js';
 import type { LiveStream } from './http/live-stream.js';
-import { createTcpAggregatesRoute } from './http/tcp-aggregates-route.js';
 import { createWorkloadLabeler } from './workload-labeler.js';
 import type { WorkloadLabeler } from './workload-labeler.js';
-import { createProcessSource } from './sources/process-source.js';
-import { createTcpSource } from './sources/tcp-source.js';
-import type { TcpSource } from './sources/tcp-source.js';
-import { readProgramStats } from './sources/bpf-prog-stats.js';
-import type { AgentSource, SourceSettings } from './sources/agent-source.js';
-import { PROBE_NAMES } from '../probes/registry.js';
+import { PROBE_NAMES, probeModule, probeModules } from '../probes/registry.js';
+import type { ProbeModule, ProbeSettings, ProbeSource } from '../probes/probe-module.js';
 
 export interface AgentOptions {
   config: AgentConfig;
@@ -120,10 +115,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   let plan: PushDownPlan = planPushDown(cfg.policy);
   // Cgroup-only selectors go into the kernel lists of the probes that have one (sources' cgroupFilter).
   const cgroupSync = createCgroupFilterSync({ subject: (p) => labeler.pathSubject(p), run: (label, fn) => manager.run(label, fn), log });
-  const counts: AgentStats['events'] = {
-    process: { received: 0, kept: 0, dropped: {} },
-    tcp: { received: 0, kept: 0, dropped: {} },
-  };
+  const counts = Object.fromEntries(PROBES.map((p) => [p, { received: 0, kept: 0, dropped: {} }])) as AgentStats['events'];
   const reloads = { ok: 0, failed: 0 };
   // Policy decisions of engines a reload replaced: counters never go down, so
   // each rule's series continues across reloads (and stays after the rule
@@ -149,7 +141,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     }
     return out;
   };
-  const sources = new Map<AgentProbeName, AgentSource>();
+  const sources = new Map<AgentProbeName, ProbeSource>();
   const loadErrors = new Map<AgentProbeName, string>();
   let otlp: OtlpExporter | undefined;
   let rw: RemoteWriteExporter | undefined;
@@ -160,13 +152,12 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
 
   const lostByProbe = (): Record<string, number> => {
     const out: Record<string, number> = {};
-    for (const [name, s] of sources) out[name] = Object.values(s.lost()).reduce((a, b) => a + b, 0);
+    for (const [name, s] of sources) out[name] = Object.values(s.stats().lost).reduce((a, b) => a + b, 0);
     return out;
   };
 
-  let tcpSource: TcpSource | undefined;
-  // Live-stream subscribers widen the kernel side while they are attached: TCP records the policy
-  // does not ask for, and no cgroup filter on a probe they watch (it only filters what the policy
+  // Live-stream subscribers widen the kernel side while they are attached: records the policy
+  // does not ask for (each probe's stream demand), and no cgroup filter on a probe they watch (it only filters what the policy
   // drops, which they see too). Applied through the serial manager so it never races a reload or
   // an unload; bursts of attach/detach collapse into one update. Resolves once both are applied:
   // a new subscriber's response waits for it.
@@ -175,7 +166,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     if (demandRun) return demandRun;
     const p: Promise<void> = manager.run('live-stream demand', () => {
       if (demandRun === p) demandRun = undefined;
-      tcpSource?.setLiveDemand(stream.tcpDemand());
+      for (const [name, s] of sources) s.setLiveDemand?.(stream.demand(name));
     }).then(() => cgroupSync.setLiveDemand(stream.wantedProbes())).catch((err: unknown) => {
       if (demandRun === p) demandRun = undefined;
       if (!(err instanceof ClosedError)) log(`live stream: ${err instanceof Error ? err.message : String(err)}`);
@@ -222,26 +213,27 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     };
   };
 
-  const settings = (c: AgentConfig = cfg): SourceSettings => ({ tcp: plan.tcp, tcpMetrics: c.probes.tcp.metrics });
+  const moduleOf = (name: AgentProbeName): ProbeModule => probeModule(name)!;
+  type Settings = ProbeSettings<{ enabled: boolean }, unknown>;
+  const settings = (name: AgentProbeName, c: AgentConfig = cfg): Settings => ({
+    config: c.probes[name], kernel: (plan as unknown as Record<string, unknown>)[name],
+  });
 
   const loadProbe = async (name: AgentProbeName): Promise<void> => {
     try {
-      await manager.load<SourceSettings>(name, (s) => {
-        const src = name === 'process'
-          ? createProcessSource({
-            maxArgs: cfg.probes.process.maxArgs, maxArgBytes: cfg.probes.process.maxArgBytes, emit, ...(k8s ? { k8s } : {}),
-            // The handle: a reload's new rules apply from the next event.
-            redaction: redactor,
-            onError: (err) => log(`process probe: ${String(err)}`), onNotice: log,
-          })
-          : (tcpSource = createTcpSource({
-            policy: s.tcp, metrics: s.tcpMetrics, emit, identify: (id) => ({ ...labeler.identity(id), labels: labeler.labels(id) }),
-            ...(pinDirReady ? { pinDir: cfg.agent.pinDir } : {}), keepPinned: () => cfg.agent.keepPinned, log,
-          }));
-        if (src === tcpSource && stream.tcpDemand()) tcpSource.setLiveDemand(stream.tcpDemand());
+      await manager.load<Settings>(name, async (s) => {
+        const src = await moduleOf(name).createSource({
+          config: s.config, kernel: s.kernel, emit: emit as (e: unknown) => void,
+          workload: (id) => ({ ...labeler.identity(id), labels: labeler.labels(id) }),
+          // The handle: a reload's new rules apply from the next event.
+          redaction: redactor, ...(k8s ? { k8s } : {}),
+          ...(pinDirReady ? { pinDir: cfg.agent.pinDir } : {}), keepPinned: () => cfg.agent.keepPinned, log,
+        });
+        const d = stream.demand(name);
+        if (d !== undefined) src.setLiveDemand?.(d);
         sources.set(name, src);
         return src;
-      }, settings());
+      }, settings(name));
       loadErrors.delete(name);
       log(`probe ${name}: loaded`);
     } catch (err) {
@@ -250,13 +242,12 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     }
   };
 
-  const filterTargets = (): CgroupFilterTarget[] => [...sources.values()].flatMap((s) => (s.cgroupFilter ? [{ probe: s.name, filter: s.cgroupFilter }] : []));
+  const filterTargets = (): CgroupFilterTarget[] => [...sources].flatMap(([probe, s]) => (s.cgroupFilter ? [{ probe, filter: s.cgroupFilter }] : []));
   const syncCgroupFilters = (): Promise<void> => cgroupSync.update(engine.spec, engine.rules, filterTargets());
 
   const unloadProbe = async (name: AgentProbeName): Promise<void> => {
     await manager.unload(name);
     sources.delete(name);
-    if (name === 'tcp') tcpSource = undefined;
     log(`probe ${name}: unloaded`);
   };
 
@@ -271,25 +262,12 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     const runTime: MetricFamily = { name: 'maxpro_probe_bpf_run_seconds', type: 'counter', help: 'Time the probe\'s BPF programs ran (BPF stats).', unit: 'seconds', samples: [] };
     const runs: MetricFamily = { name: 'maxpro_probe_bpf_runs', type: 'counter', help: 'Runs of the probe\'s BPF programs (BPF stats).', samples: [] };
     const loaded: MetricFamily = { name: 'maxpro_probe_loaded', type: 'gauge', help: '1 when the probe is loaded.', samples: [] };
-    // Probes that do not expose their programs get the run statistics of every other program this
-    // process holds (the agent loads nothing else): at most one such probe can be told apart.
-    const opaque = [...sources.values()].filter((s) => !s.programIds);
-    let rest: { runTimeNs: number; runCount: number } | undefined;
-    if (opaque.length === 1) {
-      const known = new Set<number>();
-      for (const s of sources.values()) for (const id of s.programIds?.() ?? []) known.add(id);
-      rest = { runTimeNs: 0, runCount: 0 };
-      for (const [id, st] of readProgramStats()) {
-        if (known.has(id)) continue;
-        rest.runTimeNs += st.runTimeNs;
-        rest.runCount += st.runCount;
-      }
-    }
     for (const name of PROBES) {
       const s = sources.get(name);
       loaded.samples.push({ labels: { probe: name }, value: s ? 1 : 0 });
       if (!s) continue;
-      const n = s.events();
+      const st = s.stats();
+      const n = st.events;
       probeEvents.samples.push({ labels: { probe: name }, value: n });
       const r = rates.get(name) ?? { last: n, at: now, perSecond: 0 };
       if (now - r.at >= 1000) {
@@ -299,12 +277,15 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       }
       rates.set(name, r);
       probeRate.samples.push({ labels: { probe: name }, value: r.perSecond });
-      for (const [reason, v] of Object.entries(s.lost())) lost.samples.push({ labels: { probe: name, reason }, value: v });
-      const b = s.bpfStats() ?? (opaque[0] === s ? rest : undefined);
-      if (b) {
-        runTime.samples.push({ labels: { probe: name }, value: b.runTimeNs / 1e9 });
-        runs.samples.push({ labels: { probe: name }, value: b.runCount });
+      for (const [reason, v] of Object.entries(st.lost)) lost.samples.push({ labels: { probe: name, reason }, value: v });
+      // The probe's own programs (BPF stats), summed.
+      let runTimeNs = 0, runCount = 0;
+      for (const p of st.programs) {
+        runTimeNs += p.runTimeNs;
+        runCount += p.runCount;
       }
+      runTime.samples.push({ labels: { probe: name }, value: runTimeNs / 1e9 });
+      runs.samples.push({ labels: { probe: name }, value: runCount });
       fams.push(...s.metrics());
     }
     fams.push(loaded, probeEvents, probeRate, lost, runTime, runs, ...attestationMetrics());
@@ -463,17 +444,17 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
         : { disabled: true },
       limits: { maxConnections: cfg.http.maxConnections, maxPerClient: cfg.http.maxConnectionsPerClient },
       stream,
-      tcpAggregates: createTcpAggregatesRoute({
-        read: () => {
-          if (!tcpSource) {
-            const why = loadErrors.get('tcp');
-            return { unavailable: why ? `the tcp probe failed to load: ${why}` : !runProbes ? 'the agent runs without probes'
-              : 'the tcp probe is not loaded (probes.tcp.enabled is false)' };
-          }
-          return { aggregates: tcpSource.aggregates(), lost: lostByProbe().tcp ?? 0 };
+      routes: Object.fromEntries(probeModules().flatMap((m) => (m.routes ?? []).map((r) => [r.path, r.create({
+        source: () => {
+          const name = m.name as AgentProbeName;
+          const src = sources.get(name);
+          if (src) return { source: src, lost: lostByProbe()[name] ?? 0 };
+          const why = loadErrors.get(name);
+          return { unavailable: why ? `the ${name} probe failed to load: ${why}` : !runProbes ? 'the agent runs without probes'
+            : `the ${name} probe is not loaded (probes.${name}.enabled is false)` };
         },
         identity: (id) => labeler.identity(id),
-      }),
+      })]))),
       notReady: () => {
         if (!ready) return 'starting';
         const failed = [...loadErrors].map(([p, e]) => `${p}: ${e}`);
@@ -521,17 +502,19 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
           labeler.setWorkloads(next.workloads);
           redactor.replace(nextRedactor);
         });
-        for (const name of manager.loaded()) await manager.reconfigure<SourceSettings>(name, settings(next));
+        for (const name of manager.loaded()) await manager.reconfigure(name, settings(name as AgentProbeName, next));
         if (runProbes) {
           for (const p of PROBES) {
             const loadedNow = sources.has(p);
-            const settingsChanged = p === 'process' && loadedNow && (next.probes.process.maxArgs !== cfg.probes.process.maxArgs || next.probes.process.maxArgBytes !== cfg.probes.process.maxArgBytes);
+            const loadTime = moduleOf(p).loadTimeKeys ?? [];
+            const was = cfg.probes[p] as Record<string, unknown>, now = next.probes[p] as Record<string, unknown>;
+            const settingsChanged = loadedNow && loadTime.some((k) => JSON.stringify(was[k]) !== JSON.stringify(now[k]));
             if (next.probes[p].enabled && !loadedNow) {
               cfg = { ...cfg, probes: next.probes };
               await loadProbe(p);
             } else if (!next.probes[p].enabled && loadedNow) await unloadProbe(p);
             else if (settingsChanged) {
-              log('probe process: maxArgs/maxArgBytes are load-time constants; they apply after a restart');
+              log(`probe ${p}: ${loadTime.join('/')} are load-time constants; they apply after a restart`);
             }
           }
         }
@@ -569,7 +552,6 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
           log(`unloading probes: ${String(err)}`);
         }
         sources.clear();
-        tcpSource = undefined;
         await stopExporters(deadline);
         await http.close();
         bpfStats?.close();

@@ -2,6 +2,7 @@
 /** The periodic one-line summary of `maxpro up`. */
 import type { AgentStats } from '../agent/agent.js';
 import type { MetricFamily } from '../lib/metric-family.js';
+import { probeModule } from '../probes/registry.js';
 
 /** The sum of a counter or gauge family's samples whose labels include `labels`; 0 when absent. */
 export function familySum(fams: readonly MetricFamily[], name: string, labels: Record<string, string> = {}): number {
@@ -12,15 +13,16 @@ export function familySum(fams: readonly MetricFamily[], name: string, labels: R
 
 /**
  * `HH:MM:SS process 3 in/3 kept/0 filtered, lost 0 | tcp 212 connections, 0 records in/… | …`.
- * TCP records are filtered in the kernel (only failures and slow handshakes
- * by default) while its aggregates count every connection, so the TCP part
- * leads with the connections the aggregates observed.
+ * A probe whose records are filtered in the kernel while its aggregates
+ * count everything (TCP) leads with what the aggregates observed (its
+ * module's `upSummary`).
  */
 export function formatUpSummary(at: Date, stats: AgentStats, fams: readonly MetricFamily[], collector?: { logs: number; metrics: number }): string {
   const parts = Object.entries(stats.events).map(([p, e]) => {
     const dropped = Object.values(e.dropped).reduce((x, y) => x + y, 0);
     const records = `${e.received} in/${e.kept} kept/${dropped} filtered, lost ${familySum(fams, 'maxpro_probe_lost_events', { probe: p })}`;
-    return p === 'tcp' ? `${p} ${familySum(fams, 'maxpro_tcp_connections_opened')} connections, records ${records}` : `${p} ${records}`;
+    const lead = probeModule(p)?.upSummary;
+    return lead ? `${p} ${familySum(fams, lead.family)} ${lead.noun}, records ${records}` : `${p} ${records}`;
   });
   const rss = familySum(fams, 'maxpro_agent_resident_memory_bytes') / 2 ** 20;
   return `${at.toISOString().slice(11, 19)} ${parts.join(' | ')} | export queue ${familySum(fams, 'maxpro_export_queue_depth')}`

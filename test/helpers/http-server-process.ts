@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { createAgentHttpServer } from '../../src/agent/http/agent-http-server.js';
 import type { AgentHttpServer } from '../../src/agent/http/agent-http-server.js';
 import { createLiveStream } from '../../src/agent/http/live-stream.js';
-import { createTcpAggregatesRoute } from '../../src/agent/http/tcp-aggregates-route.js';
+import { createTcpAggregatesRoute } from '../../src/probes/tcp/tcp-aggregates-route.js';
 import { createSelfMetrics } from '../../src/agent/self-metrics.js';
 import { createCollector } from '../../src/collector/collector.js';
 import type { Collector } from '../../src/collector/collector.js';
@@ -34,7 +34,7 @@ if (kind === 'agent') {
   agent = await createAgentHttpServer({
     listen: '127.0.0.1:0', collect: () => self.collect(), notReady: () => undefined, pprof: true,
     stream: createLiveStream({ maxClients: 8 }), auth: { tokens: [options.token] },
-    tcpAggregates: createTcpAggregatesRoute({ read: () => ({ aggregates: [], lost: 0 }), identity: () => ({ container: '', pod: '', namespace: '', cgroupPath: '' }) }),
+    routes: { '/tcp/aggregates': createTcpAggregatesRoute({ read: () => ({ aggregates: [], lost: 0 }), identity: () => ({ container: '', pod: '', namespace: '', cgroupPath: '' }) }) },
     limits: { ...(options.maxConnections ? { maxConnections: options.maxConnections } : {}), ...(options.maxPerClient ? { maxPerClient: options.maxPerClient } : {}) },
   });
 } else if (kind === 'collector') {

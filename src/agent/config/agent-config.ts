@@ -8,6 +8,9 @@ import { z } from 'zod';
 import { POLICY_SET_SCHEMA } from '../policy/policy.js';
 import { checkRedactionPattern } from '../../enrich/redaction-pattern.js';
 import { isLoopbackHost } from '../../lib/http/loopback.js';
+import { configSection } from '../../lib/config-section.js';
+import { PROBE_MODULES, probeModules } from '../../probes/registry.js';
+import type { ProbeName, RegisteredModule } from '../../probes/registry.js';
 
 // Redaction patterns run on RE2 (linear time); backtracking-prone or empty-matching ones are refused.
 const regexString = z.string().superRefine((v, ctx) => {
@@ -17,18 +20,12 @@ const regexString = z.string().superRefine((v, ctx) => {
 
 const listen = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:9464');
 
-// The labels of `createTcpMetrics` (probes/tcp/tcp-metrics.ts); `direction` is always present.
-// A Kubernetes label key: an optional DNS-subdomain prefix and a name of up to 63 characters.
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const TCP_METRIC_LABELS = ['cgroup', 'container', 'pod', 'namespace', 'port_class'] as const;
+const section = configSection;
 
-/**
- * A config section whose absent value is what parsing `{}` gives: the
- * field defaults are the only place defaults are written.
- */
-function section<S extends z.ZodObject>(schema: S) {
-  return schema.default(() => schema.parse({}) as z.util.NoUndefined<z.output<S>>);
-}
+/** Each probe's section under `probes`: its module's schema fragment. */
+const PROBE_SECTIONS = Object.fromEntries(PROBE_MODULES.map((m) => [m.name, section(m.config)])) as {
+  [M in RegisteredModule as M['name']]: ReturnType<typeof configSection<M['config']>>;
+};
 
 const headers = z.record(z.string(), z.string()).default({});
 
@@ -46,28 +43,9 @@ export const AGENT_CONFIG_SCHEMA = z.object({
     drainTimeoutMs: z.number().int().min(100).max(300_000).default(5000).describe('SIGTERM: longest time spent draining queues.'),
     nodeName: z.string().min(1).optional(),
   }).strict()),
-  probes: section(z.object({
-    process: section(z.object({
-      enabled: z.boolean().default(true),
-      maxArgs: z.number().int().min(1).max(1024).default(128),
-      maxArgBytes: z.number().int().min(64).max(32768).default(4096),
-    }).strict()),
-    tcp: section(z.object({
-      enabled: z.boolean().default(true),
-      metrics: section(z.object({
-        labels: z.array(z.enum(TCP_METRIC_LABELS)).default(() => [...TCP_METRIC_LABELS])
-          .describe('Labels of the TCP aggregate metrics besides direction (always present).'),
-        maxSeries: z.number().int().min(1).max(100_000).default(500)
-          .describe('Most label sets kept; the rest fold into one overflow series per direction (maxpro_overflow="true").'),
-        podLabels: z.array(z.string().regex(LABEL_KEY, 'expected a label key, e.g. app or app.kubernetes.io/name')).max(16).default([])
-          .refine((keys) => new Set(keys).size === keys.length, 'each label key once')
-          .describe('Pod labels (or a `workloads` entry\'s labels) copied onto the TCP aggregate metrics as label_<key>, ' +
-            'non-alphanumerics as _ (as kube-state-metrics names them); empty where the pod lacks the label.'),
-      }).strict()),
-    }).strict()),
-  }).strict()),
+  probes: section(z.object(PROBE_SECTIONS).strict()),
   policy: POLICY_SET_SCHEMA.default(() => DEFAULT_POLICY()).describe(
-    'Default: keep every process event; of TCP, keep failed connects and handshakes over 200 ms (the kernel aggregates count every connection).',
+    `Default: ${probeModules().flatMap((m) => (m.defaultPolicy ? [m.defaultPolicy.description] : [])).join('; ')}.`,
   ),
   kubernetes: section(z.object({
     enabled: z.boolean().default(true).describe(
@@ -134,15 +112,13 @@ export const AGENT_CONFIG_SCHEMA = z.object({
   }).strict()),
 }).strict();
 
-/** The embedded policy: in-kernel aggregates for all TCP traffic, records only where they matter. */
+/** The embedded policy: every probe's default rules, in registry order. */
 function DEFAULT_POLICY() {
   return {
     default: 'keep' as const,
-    rules: [
-      { name: 'tcp-failed-connects', when: 'tcp.connect.failed == 1', action: 'keep' as const },
-      { name: 'tcp-slow-handshakes', when: 'tcp.connect.latency > 200ms', action: 'keep' as const },
-      { name: 'tcp-aggregates-only', probes: ['tcp' as const], action: 'drop' as const },
-    ],
+    rules: probeModules().flatMap((m) => (m.defaultPolicy?.rules ?? []).map(({ probes, ...r }) => ({
+      ...r, ...(probes ? { probes: [...probes] as ProbeName[] } : {}),
+    }))),
   };
 }
 

@@ -8,6 +8,7 @@
 import { ConfigError } from '../../lib/errors.js';
 import { loadConfigFile, parseConfigText, validateRawConfig } from './load-config.js';
 import type { AgentConfig } from './agent-config.js';
+import { PROBE_NAMES } from '../../probes/registry.js';
 
 type ValueKind = 'string' | 'int' | 'bool' | 'headers';
 
@@ -22,8 +23,7 @@ export const MAXPRO_ENV_OVERRIDES: readonly EnvOverride[] = [
   { env: 'MAXPRO_HTTP_LISTEN', path: ['http', 'listen'], kind: 'string' },
   { env: 'MAXPRO_KUBERNETES', path: ['kubernetes', 'enabled'], kind: 'bool' },
   { env: 'MAXPRO_KUBECONFIG', path: ['kubernetes', 'kubeconfig'], kind: 'string' },
-  { env: 'MAXPRO_PROBE_PROCESS', path: ['probes', 'process', 'enabled'], kind: 'bool' },
-  { env: 'MAXPRO_PROBE_TCP', path: ['probes', 'tcp', 'enabled'], kind: 'bool' },
+  ...PROBE_NAMES.map((p): EnvOverride => ({ env: `MAXPRO_PROBE_${p.toUpperCase()}`, path: ['probes', p, 'enabled'], kind: 'bool' })),
   { env: 'MAXPRO_POLICY_DEFAULT', path: ['policy', 'default'], kind: 'string' },
   { env: 'MAXPRO_OTLP_ENABLED', path: ['exporters', 'otlp', 'enabled'], kind: 'bool' },
   { env: 'MAXPRO_OTLP_ENDPOINT', path: ['exporters', 'otlp', 'endpoint'], kind: 'string' },
@@ -42,15 +42,16 @@ export const OTEL_ENV_OVERRIDES: readonly EnvOverride[] = [
 ];
 
 /** CLI flags of `maxpro agent` / `maxpro up` that override the file. */
-export const FLAG_OVERRIDES: readonly { flag: string; path: string[]; kind: ValueKind }[] = [
+interface FlagOverride { flag: string; path: string[]; kind: ValueKind }
+
+export const FLAG_OVERRIDES: readonly FlagOverride[] = [
   { flag: '--listen', path: ['http', 'listen'], kind: 'string' },
   { flag: '--pin-dir', path: ['agent', 'pinDir'], kind: 'string' },
   { flag: '--keep-pinned', path: ['agent', 'keepPinned'], kind: 'bool' },
   { flag: '--no-keep-pinned', path: ['agent', 'keepPinned'], kind: 'bool' },
   { flag: '--otlp-endpoint', path: ['exporters', 'otlp', 'endpoint'], kind: 'string' },
   { flag: '--remote-write-url', path: ['exporters', 'remoteWrite', 'url'], kind: 'string' },
-  { flag: '--no-process', path: ['probes', 'process', 'enabled'], kind: 'bool' },
-  { flag: '--no-tcp', path: ['probes', 'tcp', 'enabled'], kind: 'bool' },
+  ...PROBE_NAMES.map((p): FlagOverride => ({ flag: `--no-${p}`, path: ['probes', p, 'enabled'], kind: 'bool' })),
 ];
 
 function convert(kind: ValueKind, v: string): unknown {

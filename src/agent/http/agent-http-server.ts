@@ -11,7 +11,7 @@
  * idle or slow clients from starving the rest. Refusals are counted by reason.
  */
 import { createServer } from 'node:http';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, negotiateFormat, renderExposition } from '../../exporters/openmetrics/exposition.js';
 import type { MetricFamily } from '../../lib/metric-family.js';
@@ -24,7 +24,6 @@ import { createAgentHttpAuth } from './agent-http-auth.js';
 import type { AgentHttpAuthOptions, AgentOpenEndpoint } from './agent-http-auth.js';
 import type { SamplingHeapProfiler } from './pprof.js';
 import type { LiveStream } from './live-stream.js';
-import type { TcpAggregatesRoute } from './tcp-aggregates-route.js';
 
 export interface AgentHttpServerOptions {
   /** host:port; port 0 picks a free one. */
@@ -34,8 +33,8 @@ export interface AgentHttpServerOptions {
   /** undefined when ready, else the reason it is not. */
   notReady(): string | undefined;
   stream?: LiveStream;
-  /** Serves `/tcp/aggregates`; none: that path is a plain 404. */
-  tcpAggregates?: TcpAggregatesRoute;
+  /** More GET routes (the probes' own, e.g. `/tcp/aggregates`), by path, behind the token; a path not given is a plain 404. */
+  routes?: Readonly<Record<string, { handle(req: IncomingMessage, res: ServerResponse): void }>>;
   /** Serves `/attestation` (behind the token); none: a plain 404. */
   attestation?: () => unknown;
   /** Serve /debug/pprof (behind the token). Default false. */
@@ -94,6 +93,7 @@ export async function createAgentHttpServer(options: AgentHttpServerOptions): Pr
     unauthorized: 0, evicted_idle: 0, too_many_connections: 0, too_many_per_client: 0,
     request_timeout: 0, headers_too_large: 0, bad_request: 0, profile_busy: 0,
   };
+  const routes = options.routes ?? {};
   const KIND: Record<string, AgentOpenEndpoint> = { '/metrics': 'metrics', '/healthz': 'health', '/readyz': 'health' };
 
   const server: Server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
@@ -118,7 +118,8 @@ export async function createAgentHttpServer(options: AgentHttpServerOptions): Pr
       // HEAD answers what GET would, without a body and without starting
       // long-running work (a stream subscription, a CPU profile).
       const head = req.method === 'HEAD';
-      const known = url.pathname in KIND || ['/stream', '/stream/status', '/tcp/aggregates', '/attestation'].includes(url.pathname)
+      const route = Object.hasOwn(routes, url.pathname) ? routes[url.pathname] : undefined;
+      const known = url.pathname in KIND || ['/stream', '/stream/status', '/attestation'].includes(url.pathname) || route !== undefined
         || (heap !== undefined && url.pathname.startsWith('/debug/pprof/'));
       if (known && !auth.allows(KIND[url.pathname] ?? 'private', req.headers.authorization)) {
         refusals.unauthorized++;
@@ -155,10 +156,6 @@ export async function createAgentHttpServer(options: AgentHttpServerOptions): Pr
         case '/stream/status':
           if (!options.stream) break;
           options.stream.serveStatus(url.searchParams, res);
-          return;
-        case '/tcp/aggregates':
-          if (!options.tcpAggregates) break;
-          options.tcpAggregates.handle(req, res);
           return;
         case '/attestation':
           if (!options.attestation) break;
@@ -201,7 +198,9 @@ export async function createAgentHttpServer(options: AgentHttpServerOptions): Pr
           }, fail);
           return;
         default:
-          break;
+          if (!route) break;
+          route.handle(req, res);
+          return;
       }
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
     } catch (err) {

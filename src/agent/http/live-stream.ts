@@ -7,7 +7,7 @@
  * export policy: what an SRE watching a node wants is every event, not what
  * the policy chose to export (`kept=true` asks for the exported view). While
  * a subscriber wants TCP records the agent asks the kernel for them
- * (`tcpDemand()`), and while one wants a probe's records the agent suspends
+ * (`demand(probe)`), and while one wants a probe's records the agent suspends
  * that probe's kernel cgroup filter (`wantedProbes()`), without changing
  * what is exported. A new subscriber's response starts once the agent has
  * applied that (`onDemandChange`), so an attached client misses nothing the
@@ -30,11 +30,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AgentEvent, AgentProbeName } from '../agent-event.js';
 import { MaxproError } from '../../lib/errors.js';
 import { parseRequestTarget } from '../../lib/http/request-target.js';
-import { matchesStreamFilter, parseStreamFilter, tcpDemandOf, wantsProbeRecords } from './stream-filter.js';
+import { matchesStreamFilter, parseStreamFilter, streamDemandsOf, wantsProbeRecords } from './stream-filter.js';
 import type { StreamFilter } from './stream-filter.js';
-import { mergeTcpDemands } from '../../probes/tcp/tcp-demand.js';
-import type { TcpDemand } from '../../probes/tcp/tcp-demand.js';
-import { PROBE_NAMES } from '../../probes/registry.js';
+import { PROBE_NAMES, probeModule } from '../../probes/registry.js';
 
 export type StreamDropReason = 'slow_client' | 'too_many_clients' | 'too_many_per_client';
 
@@ -79,8 +77,8 @@ export interface LiveStream {
   /** Serves one `GET /stream/status?id=` request (404 for an id no subscriber has). */
   serveStatus(params: URLSearchParams, res: ServerResponse): void;
   clients(): number;
-  /** What the current subscribers need the TCP probe to send; undefined for nothing. */
-  tcpDemand(): TcpDemand | undefined;
+  /** What the current subscribers need a probe's kernel side to send (its module's demand, merged); undefined for nothing. */
+  demand(probe: AgentProbeName): unknown;
   /**
    * Probes some current subscriber wants records of beyond what the export
    * policy keeps (see `wantsProbeRecords`): their kernel cgroup filters must
@@ -101,7 +99,7 @@ export interface LiveStreamOptions {
   /** Whether a probe runs; a subscriber asking for one that does not is refused (409). */
   probeLoaded?(probe: AgentProbeName): boolean;
   /**
-   * Called when `tcpDemand()` or `wantedProbes()` may have changed (a
+   * Called when `demand()` or `wantedProbes()` may have changed (a
    * subscriber came or left). A returned promise holds back a new
    * subscriber's response until it settles: the kernel is widened first.
    */
@@ -123,7 +121,8 @@ interface Client {
   queuedBytes: number;
   address: string;
   filter: StreamFilter;
-  demand: TcpDemand | undefined;
+  /** What it needs from each probe's kernel side (empty: nothing beyond the policy). */
+  demands: ReadonlyMap<AgentProbeName, unknown>;
   /** Probes whose every record this subscriber may want. */
   probes: AgentProbeName[];
   sent: number;
@@ -215,7 +214,7 @@ export function createLiveStream(options: LiveStreamOptions = {}): LiveStream {
     }
   };
   const demandChanged = (c: Client): Promise<void> | void => {
-    if (c.demand || c.probes.length) return options.onDemandChange?.();
+    if (c.demands.size || c.probes.length) return options.onDemandChange?.();
   };
   const everyone = (): Client[] => [...clients, ...pending];
 
@@ -251,7 +250,7 @@ export function createLiveStream(options: LiveStreamOptions = {}): LiveStream {
         res.writeHead(400, text).end(`${err instanceof MaxproError ? err.message : String(err)}\n`);
         return;
       }
-      const wanted = filter.probe ? [filter.probe] : [];
+      const wanted = filter.probe ? [filter.probe as AgentProbeName] : [];
       const missing = wanted.filter((p) => options.probeLoaded && !options.probeLoaded(p));
       if (missing.length) {
         res.writeHead(409, text).end(`probe ${missing.join(', ')} is not running in this agent\n`);
@@ -259,7 +258,7 @@ export function createLiveStream(options: LiveStreamOptions = {}): LiveStream {
       }
       const c: Client = {
         id: randomBytes(8).toString('hex'), res, queue: [], head: 0, queuedBytes: 0, address, filter,
-        demand: widen ? tcpDemandOf(filter) : undefined, probes: widen ? PROBES.filter((p) => wantsProbeRecords(filter, p)) : [],
+        demands: widen ? streamDemandsOf(filter) : new Map(), probes: widen ? PROBES.filter((p) => wantsProbeRecords(filter, p)) : [],
         sent: 0, dropped: 0, reportedDropped: 0, quietTicks: 0,
       };
       const start = (): void => {
@@ -301,7 +300,10 @@ export function createLiveStream(options: LiveStreamOptions = {}): LiveStream {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(`${JSON.stringify(reply)}\n`);
     },
     clients: () => clients.size,
-    tcpDemand: () => mergeTcpDemands(everyone().flatMap((c) => (c.demand ? [c.demand] : []))),
+    demand(probe) {
+      const list = everyone().flatMap((c) => (c.demands.has(probe) ? [c.demands.get(probe)] : []));
+      return list.length ? probeModule(probe)?.stream?.merge(list) : undefined;
+    },
     wantedProbes: () => PROBES.filter((p) => everyone().some((c) => c.probes.includes(p))),
     stats: () => ({ clients: clients.size, sent, queued: [...clients].reduce((n, c) => n + c.queue.length - c.head, 0), dropped: { ...dropped } }),
     close() {
@@ -311,7 +313,7 @@ export function createLiveStream(options: LiveStreamOptions = {}): LiveStream {
       clients.clear();
       pending.clear();
       for (const c of had) c.res.end();
-      if (had.some((c) => c.demand || c.probes.length)) void options.onDemandChange?.();
+      if (had.some((c) => c.demands.size || c.probes.length)) void options.onDemandChange?.();
     },
   };
 }

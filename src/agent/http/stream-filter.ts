@@ -9,37 +9,10 @@
 import { InvalidArgumentError } from '../../lib/errors.js';
 import { matchesWorkload } from '../../lib/workload-match.js';
 import type { AgentEvent, AgentProbeName } from '../agent-event.js';
-import type { TcpDemand } from '../../probes/tcp/tcp-demand.js';
-import { PROBE_NAMES } from '../../probes/registry.js';
+import { PROBE_NAMES, probeModule } from '../../probes/registry.js';
+import type { StreamFilter } from '../../lib/stream-filter-spec.js';
 
-/** What one subscriber asks for. Every given field must match. */
-export interface StreamFilter {
-  /** Only this probe's events. */
-  probe?: AgentProbeName;
-  /** Only events whose name starts with this, e.g. `process.exec`. */
-  name?: string;
-  /** Only events of processes with this comm (or, for execs, executable name). */
-  comm?: string;
-  /** Only events of this process (for execs and forks: or of its children). */
-  pid?: number;
-  /** Only events in containers whose id starts with this. */
-  container?: string;
-  /** Only events in this pod: its name (when the agent watches the cluster) or UID. */
-  pod?: string;
-  /** Only events in this namespace: the pod's, or that of a `workloads` entry. */
-  namespace?: string;
-  /** Only failures: failed execs, failed connects. */
-  failed?: boolean;
-  /** Only TCP events with this local or remote port. */
-  port?: number;
-  /** Only TCP connects, accepts and closes whose handshake took at least this long (ns). */
-  minLatencyNs?: number;
-  /**
-   * Only events the export policy keeps. Default false: a subscriber sees
-   * every event the probes deliver, whatever the policy exports.
-   */
-  kept?: boolean;
-}
+export type { StreamFilter } from '../../lib/stream-filter-spec.js';
 
 const PROBES: readonly AgentProbeName[] = PROBE_NAMES;
 const KEYS = ['probe', 'name', 'comm', 'pid', 'container', 'pod', 'namespace', 'failed', 'port', 'min_latency_ms', 'kept'] as const;
@@ -109,19 +82,13 @@ export function streamFilterParams(f: StreamFilter): URLSearchParams {
 export function matchesStreamFilter(e: AgentEvent, f: StreamFilter): boolean {
   if (f.probe !== undefined && e.probe !== f.probe) return false;
   if (f.name !== undefined && !e.name.startsWith(f.name)) return false;
-  if (f.minLatencyNs !== undefined) {
-    if (e.name === 'tcp.connect_failed' || !((e.fields['tcp.connect.latency'] ?? 0) >= f.minLatencyNs)) return false;
-  }
-  if (f.failed && !(e.fields['tcp.connect.failed'] === 1 || (e.name === 'process.exec' && Number(e.attributes()['process.exec.retval']) < 0))) return false;
+  // failed, port and min latency mean something per probe: its module decides (none: no event passes).
+  const stream = probeModule(e.probe)?.stream;
+  if ((f.failed || f.port !== undefined || f.minLatencyNs !== undefined) && !(stream?.matches?.(e, f) ?? false)) return false;
   const w = e.workload.attributes;
   if (!matchesWorkload(w.container, w.pod, w.namespace, f, e.workload.podName)) return false;
   if (f.comm !== undefined && e.comm !== f.comm && !(e.exe !== undefined && basename(e.exe) === f.comm)) return false;
-  if (f.pid !== undefined && e.tgid !== f.pid && !(e.probe === 'process' && e.attributes()['process.parent_pid'] === f.pid)) return false;
-  if (f.port !== undefined) {
-    if (e.probe !== 'tcp') return false;
-    const a = e.attributes();
-    if (a['source.port'] !== f.port && a['destination.port'] !== f.port) return false;
-  }
+  if (f.pid !== undefined && e.tgid !== f.pid && stream?.parentPid?.(e) !== f.pid) return false;
   return true;
 }
 
@@ -143,15 +110,17 @@ export function wantsProbeRecords(f: StreamFilter, probe: AgentProbeName): boole
 }
 
 /**
- * The TCP records a subscriber needs from the kernel, in `tcp_policy`
- * terms, or undefined when it wants no TCP records (another probe, or only
- * what the export policy keeps, which the policy's kernel settings already
- * let through). Narrow filters ask for narrow records, as `trace tcp
- * --failed` does when it loads the probe itself.
+ * What a subscriber needs from each probe's kernel side, by probe (probes
+ * whose module asks for nothing more are left out): none for a probe it does
+ * not want records of, or only what the export policy keeps (the policy's
+ * kernel settings already let that through).
  */
-export function tcpDemandOf(f: StreamFilter): TcpDemand | undefined {
-  if (!wantsProbeRecords(f, 'tcp')) return undefined;
-  if (f.failed) return { failed: true };
-  if (f.minLatencyNs !== undefined && f.minLatencyNs > 0) return { minHandshakeNs: f.minLatencyNs };
-  return { stream: true };
+export function streamDemandsOf(f: StreamFilter): Map<AgentProbeName, unknown> {
+  const out = new Map<AgentProbeName, unknown>();
+  for (const p of PROBES) {
+    if (!wantsProbeRecords(f, p)) continue;
+    const d = probeModule(p)?.stream?.demandOf(f);
+    if (d !== undefined) out.set(p, d);
+  }
+  return out;
 }

@@ -6,36 +6,22 @@
  * m, h) and are held in nanoseconds, sizes take B, KiB, MiB, GiB.
  */
 import { InvalidArgumentError } from '../../lib/errors.js';
+import { PROBE_MODULES } from '../../probes/registry.js';
 import type { ProbeName } from '../../probes/registry.js';
+import type { KernelPredicate, PredicateFieldSpec } from '../../probes/probe-module.js';
 
-export type PredicateOperator = '>' | '>=' | '<' | '<=' | '==' | '!=';
-export type FieldUnit = 'duration' | 'count' | 'bytes' | 'code';
+export type PredicateOperator = KernelPredicate['op'];
+export type FieldUnit = PredicateFieldSpec['unit'];
 
-export interface PredicateField {
+export interface PredicateField extends PredicateFieldSpec {
   /** The probe whose events carry it. */
   probe: ProbeName;
-  unit: FieldUnit;
-  description: string;
-  /** Smallest and largest value the field can take. */
-  min: number;
-  max: number;
 }
 
-const HOUR_NS = 3_600_000_000_000;
-
-/** Every field a predicate may name. */
-export const PREDICATE_FIELDS: Readonly<Record<string, PredicateField>> = {
-  'tcp.connect.latency': { probe: 'tcp', unit: 'duration', min: 0, max: HOUR_NS, description: 'handshake time: SYN_SENT to ESTABLISHED (client), SYN-ACK to ACK (server)' },
-  'tcp.rtt': { probe: 'tcp', unit: 'duration', min: 0, max: HOUR_NS, description: 'smoothed round-trip time at close' },
-  'tcp.lifetime': { probe: 'tcp', unit: 'duration', min: 0, max: 30 * 24 * HOUR_NS, description: 'connection lifetime, open to close' },
-  'tcp.retransmits': { probe: 'tcp', unit: 'count', min: 0, max: 2 ** 32 - 1, description: 'segments retransmitted over the connection' },
-  'tcp.connect.failed': { probe: 'tcp', unit: 'count', min: 0, max: 1, description: '1 for a failed connect, else 0' },
-  'tcp.bytes.sent': { probe: 'tcp', unit: 'bytes', min: 0, max: Number.MAX_SAFE_INTEGER, description: 'bytes sent and acknowledged' },
-  'tcp.bytes.received': { probe: 'tcp', unit: 'bytes', min: 0, max: Number.MAX_SAFE_INTEGER, description: 'bytes received' },
-  'process.exit.code': { probe: 'process', unit: 'code', min: 0, max: 255, description: 'exit status of a process that exited normally' },
-  'process.exit.signal': { probe: 'process', unit: 'code', min: 0, max: 64, description: 'the signal that killed a process, 0 if none' },
-  'process.args.count': { probe: 'process', unit: 'count', min: 0, max: 1024, description: 'arguments of an exec' },
-};
+/** Every field a predicate may name: the fields of every registered probe. */
+export const PREDICATE_FIELDS: Readonly<Record<string, PredicateField>> = Object.fromEntries(
+  PROBE_MODULES.flatMap((m) => Object.entries(m.predicateFields).map(([field, def]) => [field, { probe: m.name, ...def }])),
+);
 
 export interface Predicate {
   readonly source: string;

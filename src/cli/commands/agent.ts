@@ -10,6 +10,7 @@ import { resolveConfigInWorker } from '../../agent/config/config-worker.js';
 import type { ConfigSources } from '../../agent/config/config-overrides.js';
 import type { AgentConfig } from '../../agent/config/agent-config.js';
 import { defaultTokenFile, publishLocalEndpoint } from '../../lib/http/local-endpoints.js';
+import { PROBE_NAMES, probeModules } from '../../probes/registry.js';
 
 const HELP = `USAGE: maxpro agent [--config FILE] [flags]
 
@@ -36,9 +37,7 @@ FLAGS:
                            they stay, so the next start carries them on)
   --otlp-endpoint URL      OTLP/HTTP base URL (enables OTLP export)
   --remote-write-url URL   Prometheus remote-write URL (enables it)
-  --no-process             do not run the process probe
-  --no-tcp                 do not run the TCP probe
-
+${probeModules().map((m) => `  ${`--no-${m.name}`.padEnd(25)}do not run the ${m.label ?? m.name} probe\n`).join('')}
 Environment: MAXPRO_* variables (e.g. MAXPRO_HTTP_LISTEN) and the standard
 OTEL_EXPORTER_OTLP_* variables override the file; flags override both.
 
@@ -55,12 +54,13 @@ export function agentConfigSources(argv: string[]): ConfigSources {
     strict: true,
     options: {
       config: { type: 'string', short: 'c' }, listen: { type: 'string' }, 'pin-dir': { type: 'string' }, 'keep-pinned': { type: 'boolean' }, 'no-keep-pinned': { type: 'boolean' },
-      'otlp-endpoint': { type: 'string' }, 'remote-write-url': { type: 'string' }, 'no-process': { type: 'boolean' }, 'no-tcp': { type: 'boolean' },
+      'otlp-endpoint': { type: 'string' }, 'remote-write-url': { type: 'string' },
+      ...Object.fromEntries(PROBE_NAMES.map((p) => [`no-${p}`, { type: 'boolean' as const }])),
     },
   });
   const flags: Record<string, string> = {};
   for (const k of ['listen', 'pin-dir', 'otlp-endpoint', 'remote-write-url'] as const) if (values[k] !== undefined) flags[`--${k}`] = values[k];
-  for (const k of ['keep-pinned', 'no-keep-pinned', 'no-process', 'no-tcp'] as const) if (values[k]) flags[`--${k}`] = 'true';
+  for (const k of ['keep-pinned', 'no-keep-pinned', ...PROBE_NAMES.map((p) => `no-${p}`)]) if ((values as Record<string, unknown>)[k]) flags[`--${k}`] = 'true';
   return { ...(values.config ? { file: values.config } : {}), flags };
 }
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /** `maxpro config check FILE` and `maxpro config schema`. */
 import type { Command } from '../command.js';
-import { planPushDown } from '../../agent/policy/policy-planner.js';
+import { kernelSettings, planPushDown } from '../../agent/policy/policy-planner.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
 import { PROBE_NAMES } from '../../probes/registry.js';
 import { reportConfigErrors } from '../config-errors.js';
@@ -31,7 +31,7 @@ EXAMPLES:
       const compiled = config.policy.rules.map((r) => compileRule(r));
       const lists = probes.map((p) => `${p} cgroup ${analyzeCgroupFilter(config.policy, compiled, p).mode}`);
       io.out.write(`${file}: ok (probes: ${probes.join(', ') || 'none'}; ${config.policy.rules.length} policy rule(s), default ${config.policy.default}; `
-        + `kernel push-down: ${[plan.tcp.stream ? 'tcp streams every record' : 'tcp thresholds in the kernel', ...lists].join(', ')})\n`);
+        + `kernel push-down: ${[...kernelSettings(plan).map((k) => `${k.probe} ${k.push.streams(k.settings) ? 'streams every record' : 'thresholds in the kernel'}`), ...lists].join(', ')})\n`);
       return 0;
     });
   },

@@ -18,6 +18,8 @@ import {
 } from './process-event.js';
 import type { ProcessEvent } from './process-event.js';
 import { createCgroupFilter } from '../cgroup-filter.js';
+import { programRunStats } from '../program-run-stats.js';
+import type { ProgramRunStat } from '../program-run-stats.js';
 import type { CgroupFilter } from '../cgroup-filter.js';
 
 /** Hard caps compiled into the probe (PROCESS_ARGC_MAX, PROCESS_ARGS_MAX). */
@@ -86,6 +88,8 @@ export interface ProcessProbe {
   /** Where failed execs are caught (see ProcessProbeOptions.syscallHook). */
   readonly syscallHook: Exclude<ProcessSyscallHook, 'auto'>;
   stats(): ProcessProbeStats;
+  /** BPF run statistics of the probe's programs (the last reading once closed). */
+  programStats(): ProgramRunStat[];
   /** Drains the ring now. */
   flush(): void;
   /** Detaches, drains what is left and frees everything. Idempotent. */
@@ -236,15 +240,18 @@ export function createProcessProbe(options: ProcessProbeOptions): ProcessProbe {
     };
   };
   let closing: Promise<ProcessProbeStats> | undefined;
+  let lastPrograms: ProgramRunStat[] = [];
   return {
     cgroupFilter,
     exitHook,
     syscallHook,
     stats,
+    programStats: () => (closing ? lastPrograms : (lastPrograms = programRunStats(obj))),
     flush: () => reader.flush(),
     close(): Promise<ProcessProbeStats> {
       closing ??= (async () => {
         // Detach first so nothing new arrives, then drain the rest.
+        lastPrograms = programRunStats(obj);
         for (const l of obj.links) l.destroy();
         await reader.close();
         lastStats = stats();

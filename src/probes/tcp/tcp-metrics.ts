@@ -6,7 +6,7 @@
  * container, pod, namespace, port class: each can be turned off), plus
  * machine-wide drop and reset counts by reason and the probe's global
  * counters. Series past the cap go to one overflow series per direction, and
- * the overflow is counted. The agent (agent/sources/tcp-source.ts) and the
+ * the overflow is counted. The agent (probes/tcp/tcp-source.ts) and the
  * bench use this one mapping.
  */
 import { createCardinalityLimiter, OVERFLOW_LABEL } from '../../lib/cardinality-limiter.js';

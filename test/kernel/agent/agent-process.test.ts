@@ -61,7 +61,7 @@ describe('agent policy with the process probe', { skip: kernelSkip() }, () => {
     const cmd = (exec.attributes['process.command_args'] as string[]).join(' ');
     assert.ok(!cmd.includes('hunter'), cmd);
     assert.match(cmd, /--password=\*\*\*/);
-    // BPF run statistics of the process probe's programs (read from fdinfo; BPF stats are on).
+    // BPF run statistics of the process probe's programs (its source reports them; BPF stats are on).
     const runs = agent.collect().find((f) => f.name === 'maxpro_probe_bpf_runs');
     assert.ok(runs && runs.type === 'counter');
     assert.ok((runs.samples.find((x) => x.labels.probe === 'process')?.value ?? 0) > 0, JSON.stringify(runs.samples));

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { kernelSkip, sleep, waitFor } from '../../helpers/kernel.js';
 import { findCgroup2Mount } from '../../../src/enrich/cgroup-resolver.js';
-import { createProcessPipeline } from '../../../src/agent/process-pipeline.js';
+import { createProcessPipeline } from '../../../src/probes/process/process-pipeline.js';
 import type { ProcessRecord } from '../../../src/probes/process/process-schema.js';
 
 const skip = kernelSkip() || (findCgroup2Mount() ? false : 'no cgroup2 mount');

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kernelSkip, sleep, waitFor } from '../../helpers/kernel.js';
 import { main } from '../../../src/cli/main.js';
-import { createProcessPipeline } from '../../../src/agent/process-pipeline.js';
+import { createProcessPipeline } from '../../../src/probes/process/process-pipeline.js';
 import type { ProcessRecord } from '../../../src/probes/process/process-schema.js';
 import { processRecordsToOtlpLogs } from '../../../src/probes/process/process-otlp.js';
 import { encodeExportRequest } from '../../../src/lib/otlp/otlp-codec.js';

@@ -129,7 +129,7 @@ describe('agent authentication', () => {
     const fakeRes = () => ({ writeHead() { return this; }, write() { return true; }, end() { return this; }, on() { return this; }, writableLength: 0 });
     stream.attach(fakeReq('/stream?probe=process') as never, fakeRes() as never, { widen: false });
     assert.deepEqual(stream.wantedProbes(), []);
-    assert.equal(stream.tcpDemand(), undefined);
+    assert.equal(stream.demand('tcp'), undefined);
     stream.attach(fakeReq('/stream?probe=process') as never, fakeRes() as never, { widen: true });
     assert.deepEqual(stream.wantedProbes(), ['process']);
     stream.close();

@@ -9,7 +9,7 @@ import { createAgentHttpServer } from '../../../src/agent/http/agent-http-server
 import { createLiveStream } from '../../../src/agent/http/live-stream.js';
 import type { AgentEvent } from '../../../src/agent/agent-event.js';
 import { createSelfMetrics } from '../../../src/agent/self-metrics.js';
-import { addU64 } from '../../../src/agent/sources/pinned-aggregates.js';
+import { addU64 } from '../../../src/probes/pinned-aggregates.js';
 import { createWorkloadLabeler } from '../../../src/agent/workload-labeler.js';
 import { parseConfigText } from '../../../src/agent/config/load-config.js';
 import { createTcpMetrics } from '../../../src/probes/tcp/tcp-metrics.js';

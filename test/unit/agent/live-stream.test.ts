@@ -8,12 +8,14 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLiveStream, eventToJson } from '../../../src/agent/http/live-stream.js';
 import type { LiveStreamStatus } from '../../../src/agent/http/live-stream.js';
-import { matchesStreamFilter, parseStreamFilter, streamFilterParams, tcpDemandOf, wantsProbeRecords } from '../../../src/agent/http/stream-filter.js';
+import { matchesStreamFilter, parseStreamFilter, streamDemandsOf, streamFilterParams, wantsProbeRecords } from '../../../src/agent/http/stream-filter.js';
 import { mergeTcpDemands } from '../../../src/probes/tcp/tcp-demand.js';
 import type { StreamFilter } from '../../../src/agent/http/stream-filter.js';
 import { openLiveStream } from '../../../src/agent/http/live-stream-client.js';
 import type { LiveStreamEvent } from '../../../src/agent/http/live-stream-client.js';
-import { toTcpPolicy } from '../../../src/agent/sources/tcp-source.js';
+import { toTcpPolicy } from '../../../src/probes/tcp/tcp-source.js';
+
+const tcpDemandOf = (f: StreamFilter): unknown => streamDemandsOf(f).get('tcp');
 import type { AgentEvent } from '../../../src/agent/agent-event.js';
 
 const exec: AgentEvent = {
@@ -125,7 +127,7 @@ describe('live stream over HTTP', () => {
       const statuses: LiveStreamStatus[] = [];
       const a = await openLiveStream({ url: srv.url, filter: { probe: 'tcp' }, onEvent: (e) => all.push(e), onStatus: (s) => statuses.push(s) });
       assert.equal(changes, 1);
-      assert.deepEqual(stream.tcpDemand(), { stream: true });
+      assert.deepEqual(stream.demand('tcp'), { stream: true });
       const k = await openLiveStream({ url: srv.url, filter: { probe: 'tcp', kept: true }, onEvent: (e) => kept.push(e) });
       assert.equal(changes, 1, 'a kept-only subscriber needs nothing from the kernel');
       await until(() => stream.clients() === 2);
@@ -139,7 +141,7 @@ describe('live stream over HTTP', () => {
       a.close();
       assert.equal((await a.done).by, 'client');
       await until(() => changes === 2);
-      assert.equal(stream.tcpDemand(), undefined, 'the last TCP subscriber left');
+      assert.equal(stream.demand('tcp'), undefined, 'the last TCP subscriber left');
       k.close();
       await k.done;
       // A probe the agent does not run is refused, naming it.

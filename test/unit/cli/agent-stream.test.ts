@@ -17,7 +17,7 @@ import { execRecordOf } from '../../../src/cli/commands/trace-exec.js';
 import type { ProcessRecord } from '../../../src/probes/process/process-schema.js';
 import { formatTcpJson, tcpEventFromAgent } from '../../../src/cli/commands/trace-tcp.js';
 import type { LiveStreamEvent } from '../../../src/agent/http/live-stream-client.js';
-import { tcpToAgentEvent } from '../../../src/agent/sources/tcp-source.js';
+import { tcpToAgentEvent } from '../../../src/probes/tcp/tcp-source.js';
 import type { TcpConnEvent } from '../../../src/probes/tcp/tcp-event.js';
 
 function sink(): { stream: Writable; text(): string } {
@@ -206,7 +206,7 @@ describe('trace commands attached to an agent', () => {
     const agent = await fakeAgent();
     try {
       const r = await runAttached(['trace', 'tcp', '--json', '--agent', agent.url, '--port', '5432', '--min-latency', '1'], agent, () => {
-        assert.deepEqual(agent.stream.tcpDemand(), { minHandshakeNs: 1e6 }, 'a narrow filter asks the kernel for narrow records');
+        assert.deepEqual(agent.stream.demand('tcp'), { minHandshakeNs: 1e6 }, 'a narrow filter asks the kernel for narrow records');
         agent.stream.publish({ ...connect, attributes: () => ({ ...connect.attributes(), 'destination.port': 80 }) }, true);
         agent.stream.publish(connect, false);
       });
@@ -258,7 +258,7 @@ describe('agent events as the commands show them', () => {
       segsOut: 3, segsIn: 4, srttUs: 800, rttvarUs: 250, totalRetrans: 1, err: 0, netns: 1, family: 4, saddr: '10.0.0.1', sport: 40000,
       daddr: '10.0.0.2', dport: 5432, dir: 'client', oldState: 'FIN_WAIT2', comm: 'psql',
     };
-    const a = tcpToAgentEvent(close);
+    const a = tcpToAgentEvent(close) as AgentEvent;
     assert.equal(a.attributes()['tcp.old_state'], 'FIN_WAIT2');
     assert.equal(a.attributes()['tcp.rttvar_us'], 250);
     const t = tcpEventFromAgent(line(a));

@@ -10,8 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { createAgentHttpServer } from '../../../src/agent/http/agent-http-server.js';
 import type { AgentHttpServer } from '../../../src/agent/http/agent-http-server.js';
-import { createTcpAggregatesRoute } from '../../../src/agent/http/tcp-aggregates-route.js';
-import type { TcpAggregatesReading } from '../../../src/agent/http/tcp-aggregates-route.js';
+import { createTcpAggregatesRoute } from '../../../src/probes/tcp/tcp-aggregates-route.js';
+import type { TcpAggregatesReading } from '../../../src/probes/tcp/tcp-aggregates-route.js';
 import { fetchTcpAggregates } from '../../../src/agent/http/tcp-aggregates-client.js';
 import { createLogLinearHistogram, recordValue } from '../../../src/lib/histogram/index.js';
 import { TCP_AGG_COUNTERS } from '../../../src/probes/tcp/tcp-aggregates.js';
@@ -38,12 +38,12 @@ describe('top tcp attached to an agent', () => {
   before(async () => {
     server = await createAgentHttpServer({
       listen: '127.0.0.1:0', collect: () => [], notReady: () => undefined, pprof: false, auth: { disabled: true },
-      tcpAggregates: createTcpAggregatesRoute({
+      routes: { '/tcp/aggregates': createTcpAggregatesRoute({
         read: () => reading(),
         identity: (id) => (id === 7 ? { container: 'abcdef012345', pod: 'pod-uid-1', namespace: 'prod', cgroupPath: '/kubepods/p/c' }
           : { container: '', pod: '', namespace: '', cgroupPath: `/test/${id}` }),
         maxAggregates: 3,
-      }),
+      }) },
     });
   });
   after(() => server?.close());

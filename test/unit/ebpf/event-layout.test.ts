@@ -4,11 +4,13 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bpfObjectPath, readCString } from '../../../src/ebpf/index.js';
-import { EVENT_LAYOUTS } from '../../../src/probes/event-layouts.js';
+import { eventCatalog } from '../../../src/probes/event-layouts.js';
 import { readBtfStructs } from '../../helpers/btf.js';
 
+const { layouts } = await eventCatalog();
+
 describe('event layouts match BTF', () => {
-  for (const layout of EVENT_LAYOUTS) {
+  for (const layout of layouts) {
     test(`${layout.probe}: struct ${layout.struct}`, () => {
       const st = readBtfStructs(bpfObjectPath(layout.probe)).get(layout.struct);
       assert.ok(st, `struct ${layout.struct} is in the BTF of ${layout.probe}.bpf.o (force emission if unused)`);

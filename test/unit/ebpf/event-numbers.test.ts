@@ -7,8 +7,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { repoRoot } from '../../../src/ebpf/index.js';
 import { MAP_DROP_REASONS } from '../../../src/ebpf/drop-counters.js';
-import { EVENT_KINDS } from '../../../src/probes/event-layouts.js';
+import { eventCatalog } from '../../../src/probes/event-layouts.js';
 
+const EVENT_KINDS = (await eventCatalog()).kinds;
 const EVENT_H = readFileSync(`${repoRoot()}/bpf/include/maxpro/event.h`, 'utf8');
 
 /** The enumerators of `enum <name> {…}`, without their common prefix. */

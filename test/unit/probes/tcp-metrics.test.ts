@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // TCP aggregates as metric families: names, labels, the series cap with its overflow series and idle expiry, and valid exposition.
-// The agent exports through the same mapping (agent/sources/tcp-source.ts).
+// The agent exports through the same mapping (probes/tcp/tcp-source.ts).
 import { describe, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';

@@ -9,13 +9,16 @@ import type { K8sMetadata } from '../../enrich/k8s-metadata.js';
 import type { RedactionHook } from '../../enrich/process-enricher.js';
 import type { Redactor } from '../../enrich/redaction.js';
 import type { MetricFamily } from '../../lib/metric-family.js';
-import { processRecordAttributes } from '../../probes/process/process-schema.js';
-import type { ProcessRecord } from '../../probes/process/process-schema.js';
-import { memoAttributes } from '../agent-event.js';
-import type { AgentEvent } from '../agent-event.js';
-import type { AgentSource } from './agent-source.js';
-import { bootNsToWallMs } from './boot-clock.js';
-import { openProcessPipeline } from '../process-pipeline.js';
+import { processRecordAttributes } from './process-schema.js';
+import type { ProcessRecord } from './process-schema.js';
+import { memoAttributes, NO_WORKLOAD } from '../probe-event.js';
+import type { ProbeEvent } from '../probe-event.js';
+import type { ProbeSource } from '../probe-module.js';
+import { bootNsToWallMs } from '../boot-clock.js';
+import { openProcessPipeline } from './process-pipeline.js';
+import type { ProcessConfig } from './process-module.js';
+
+const NAME = 'process';
 
 export interface ProcessSourceOptions {
   maxArgs: number;
@@ -27,16 +30,14 @@ export interface ProcessSourceOptions {
   /** The agent's pod metadata, when a cluster is configured. */
   k8s?: K8sMetadata;
   /** Receives each event (enriched, not yet labelled by workload). */
-  emit(e: AgentEvent): void;
+  emit(e: ProbeEvent): void;
   onError?(err: unknown): void;
   onNotice?(message: string): void;
 }
 
-const EMPTY = { labels: {}, attributes: {} };
-
 /** The agent event of one schema record: predicate fields, selector inputs, the record itself. */
-export function toAgentEvent(r: ProcessRecord): AgentEvent {
-  const fields: AgentEvent['fields'] = {};
+export function toAgentEvent(r: ProcessRecord): ProbeEvent {
+  const fields: ProbeEvent['fields'] = {};
   if (r['event.name'] === 'process.exec') fields['process.args.count'] = r['maxpro.args.count'] ?? 0;
   else if (r['event.name'] === 'process.exit') {
     if (r['process.exit.code'] !== undefined) fields['process.exit.code'] = r['process.exit.code'];
@@ -44,10 +45,10 @@ export function toAgentEvent(r: ProcessRecord): AgentEvent {
   }
   const args = r['process.command_args'];
   return {
-    probe: 'process', name: r['event.name'], timeMs: bootNsToWallMs(r['maxpro.boot_ns']),
+    probe: NAME, name: r['event.name'], timeMs: bootNsToWallMs(r['maxpro.boot_ns']),
     pid: r['maxpro.tid'], tgid: r['process.pid'], comm: r['maxpro.comm'], cgroupId: r['maxpro.cgroup.id'],
     ...(r['event.name'] === 'process.exec' && r['process.executable.path'] ? { exe: r['process.executable.path'] } : {}),
-    workload: EMPTY, fields,
+    workload: NO_WORKLOAD, fields,
     attributes: memoAttributes(() => processRecordAttributes(r)),
     ...(args ? { commandArgs: () => args } : {}),
     record: r,
@@ -55,7 +56,7 @@ export function toAgentEvent(r: ProcessRecord): AgentEvent {
 }
 
 /** Loads the process probe. May throw what `createProcessProbe` throws. */
-export function createProcessSource(options: ProcessSourceOptions): AgentSource {
+export function createProcessSource(options: ProcessSourceOptions): ProbeSource<ProcessConfig> {
   let events = 0;
   const pipeline = openProcessPipeline({
     probe: { maxArgs: options.maxArgs, maxArgBytes: options.maxArgBytes },
@@ -72,18 +73,16 @@ export function createProcessSource(options: ProcessSourceOptions): AgentSource 
     ...(options.onNotice ? { onNotice: options.onNotice } : {}),
   });
   return {
-    name: 'process',
+    name: NAME,
     cgroupFilter: pipeline.cgroupFilter,
-    events: () => events,
-    lost() {
+    stats() {
       const l = pipeline.stats().probe.lost;
-      const out: Record<string, number> = {};
-      for (const [k, v] of Object.entries(l.kernel)) out[k] = v;
-      out.reader = l.reader;
-      out.decode = l.decode;
-      return out;
+      const lost: Record<string, number> = {};
+      for (const [k, v] of Object.entries(l.kernel)) lost[k] = v;
+      lost.reader = l.reader;
+      lost.decode = l.decode;
+      return { events, lost, programs: pipeline.programStats() };
     },
-    bpfStats: () => undefined,
     metrics(): MetricFamily[] {
       const s = pipeline.stats();
       return [{

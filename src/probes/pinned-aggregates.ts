@@ -16,9 +16,9 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { BPF_NOEXIST, openObjectFile } from '../../ebpf/index.js';
-import type { BpfMap, BpfObject } from '../../ebpf/index.js';
-import { InvalidArgumentError } from '../../lib/errors.js';
+import { BPF_NOEXIST, openObjectFile } from '../ebpf/index.js';
+import type { BpfMap, BpfObject } from '../ebpf/index.js';
+import { InvalidArgumentError } from '../lib/errors.js';
 
 export interface PinnedAggregateStats {
   /** Entries found in the previous run's pinned map. */

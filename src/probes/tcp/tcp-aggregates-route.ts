@@ -7,8 +7,8 @@
  * from the kernel map, which bounds it; nothing is cached here.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TcpAggregate } from '../../probes/tcp/tcp-aggregates.js';
-import { encodeTcpAggregates } from '../../probes/tcp/tcp-aggregates-json.js';
+import type { TcpAggregate } from './tcp-aggregates.js';
+import { encodeTcpAggregates } from './tcp-aggregates-json.js';
 import type { WorkloadIdentity } from '../../lib/workload-identity.js';
 
 /** What the agent's TCP probe holds now, or why it holds nothing. */

@@ -6,16 +6,16 @@
  * Redaction runs before anything is cached or emitted, so no output path
  * sees an unredacted argument.
  */
-import type { K8sMetadata, K8sMetadataStats } from '../enrich/k8s-metadata.js';
-import type { ProcessCacheOptions, ProcessCacheStats } from '../enrich/process-cache.js';
-import { createProcessEnricher } from '../enrich/process-enricher.js';
-import type { RedactionHook } from '../enrich/process-enricher.js';
-import { createRedactor } from '../enrich/redaction.js';
-import type { Redactor, RedactorOptions } from '../enrich/redaction.js';
-import { startK8sMetadata } from '../enrich/workload-resolver.js';
-import { createProcessProbe } from '../probes/process/process-probe.js';
-import type { ProcessProbe, ProcessProbeOptions, ProcessProbeStats } from '../probes/process/process-probe.js';
-import type { ProcessRecord } from '../probes/process/process-schema.js';
+import type { K8sMetadata, K8sMetadataStats } from '../../enrich/k8s-metadata.js';
+import type { ProcessCacheOptions, ProcessCacheStats } from '../../enrich/process-cache.js';
+import { createProcessEnricher } from '../../enrich/process-enricher.js';
+import type { RedactionHook } from '../../enrich/process-enricher.js';
+import { createRedactor } from '../../enrich/redaction.js';
+import type { Redactor, RedactorOptions } from '../../enrich/redaction.js';
+import { startK8sMetadata } from '../../enrich/workload-resolver.js';
+import { createProcessProbe } from './process-probe.js';
+import type { ProcessProbe, ProcessProbeOptions, ProcessProbeStats } from './process-probe.js';
+import type { ProcessRecord } from './process-schema.js';
 
 export interface ProcessPipelineOptions {
   /** Receives each batch's records (already redacted). */
@@ -52,6 +52,8 @@ export interface ProcessPipeline {
   stats(): ProcessPipelineStats;
   /** Prometheus text of the pipeline's counters (no event data). */
   metricsText(): string;
+  /** BPF run statistics of the probe's programs. */
+  programStats: ProcessProbe['programStats'];
   /** The cgroup filter of the probe (policy push-down). */
   readonly cgroupFilter: ProcessProbe['cgroupFilter'];
   flush(): void;
@@ -140,6 +142,7 @@ export function openProcessPipeline(options: ProcessPipelineOptions & { kubernet
       return `${lines.join('\n')}\n`;
     },
     cgroupFilter: probe.cgroupFilter,
+    programStats: () => probe.programStats(),
     flush: () => probe.flush(),
     close(): Promise<ProcessPipelineStats> {
       closing ??= (async () => {

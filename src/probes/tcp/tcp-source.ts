@@ -5,35 +5,38 @@
  * lifetime histograms and counters per cgroup, direction and port class),
  * exported through `createTcpMetrics` with the configured labels and cap.
  */
-import { createTcpProbe, TCP_STREAM_ONLY_PROGRAM } from '../../probes/tcp/tcp-probe.js';
-import type { TcpPolicy } from '../../probes/tcp/tcp-probe.js';
-import type { TcpEvent } from '../../probes/tcp/tcp-event.js';
-import { readTcpAggregates } from '../../probes/tcp/tcp-aggregates.js';
-import type { TcpAggregate } from '../../probes/tcp/tcp-aggregates.js';
+import { createTcpProbe, TCP_STREAM_ONLY_PROGRAM } from './tcp-probe.js';
+import type { TcpPolicy } from './tcp-probe.js';
+import type { TcpEvent } from './tcp-event.js';
+import { readTcpAggregates } from './tcp-aggregates.js';
+import type { TcpAggregate } from './tcp-aggregates.js';
 import { bpfObjectPath } from '../../ebpf/index.js';
 import type { BpfMap } from '../../ebpf/index.js';
-import { createTcpMetrics } from '../../probes/tcp/tcp-metrics.js';
-import type { TcpMetrics, TcpWorkload } from '../../probes/tcp/tcp-metrics.js';
-import { memoAttributes } from '../agent-event.js';
-import type { AgentEvent } from '../agent-event.js';
-import type { TcpKernelPolicy } from '../policy/policy-planner.js';
-import type { TcpDemand } from '../../probes/tcp/tcp-demand.js';
-import type { AgentSource, SourceSettings } from './agent-source.js';
-import { bootNsToWallMs } from './boot-clock.js';
-import { addU64 } from './pinned-aggregates.js';
-import { programIdOfFd } from './bpf-prog-stats.js';
-import type { PinnedAggregates, PinnedAggregateStats } from './pinned-aggregates.js';
+import { createTcpMetrics } from './tcp-metrics.js';
+import type { TcpMetrics, TcpWorkload } from './tcp-metrics.js';
+import { memoAttributes, NO_WORKLOAD } from '../probe-event.js';
+import type { ProbeEvent } from '../probe-event.js';
+import type { ProbeSettings, ProbeSource } from '../probe-module.js';
+import type { TcpKernelPolicy } from './tcp-push-down.js';
+import type { TcpDemand } from './tcp-demand.js';
+import type { TcpConfig } from './tcp-module.js';
+import { bootNsToWallMs } from '../boot-clock.js';
+import { addU64 } from '../pinned-aggregates.js';
+import type { PinnedAggregates, PinnedAggregateStats } from '../pinned-aggregates.js';
+import { programRunStats } from '../program-run-stats.js';
 import { createTcpPins } from './tcp-pins.js';
 import type { TcpCountsMeta } from './tcp-pins.js';
 import type { MetricFamily } from '../../lib/metric-family.js';
 
+const NAME = 'tcp';
+
 export interface TcpSourceOptions {
   policy: TcpKernelPolicy;
-  emit(e: AgentEvent): void;
+  emit(e: ProbeEvent): void;
   /** Cgroup id -> path and workload, for the aggregate labels (cheap: called per aggregate per scrape). */
   identify(id: number): TcpWorkload;
   /** Labels and series cap of the aggregate metrics. */
-  metrics: SourceSettings['tcpMetrics'];
+  metrics: TcpConfig['metrics'];
   /** bpffs directory: the aggregate map, programs and links are pinned there and carried across restarts (tcp-pins.ts). None: no pinning. */
   pinDir?: string;
   /** Read at unload: leave the pinned map in place (the programs are detached either way). */
@@ -57,11 +60,9 @@ export function toTcpPolicy(p: TcpKernelPolicy, live?: TcpDemand): TcpPolicy {
   };
 }
 
-const EMPTY = { labels: {}, attributes: {} };
-
-export function tcpToAgentEvent(e: TcpEvent): AgentEvent {
+export function tcpToAgentEvent(e: TcpEvent): ProbeEvent {
   const base = {
-    probe: 'tcp' as const, timeMs: bootNsToWallMs(e.bootNs), pid: e.pid, tgid: e.tgid, cgroupId: Number(e.cgroupId), workload: EMPTY,
+    probe: NAME, timeMs: bootNsToWallMs(e.bootNs), pid: e.pid, tgid: e.tgid, cgroupId: Number(e.cgroupId), workload: NO_WORKLOAD,
   };
   const net = {
     'network.transport': 'tcp', 'network.type': e.family === 6 ? 'ipv6' : 'ipv4',
@@ -107,11 +108,10 @@ export function readWithBaseline(live: BpfMap, pinned: PinnedAggregates | undefi
   return readTcpAggregates(view);
 }
 
-export interface TcpSource extends AgentSource {
+export interface TcpSource extends ProbeSource<TcpConfig, TcpKernelPolicy, TcpDemand> {
   pinned(): PinnedAggregateStats | undefined;
   /** The aggregates now, cumulative (with the pinned baseline, as the metrics count them). */
   aggregates(): TcpAggregate[];
-  /** Widens the kernel policy for live-stream subscribers (undefined: none); the export policy is unchanged. */
   setLiveDemand(d: TcpDemand | undefined): void;
 }
 
@@ -120,7 +120,7 @@ export function createTcpSource(options: TcpSourceOptions): TcpSource {
   let events = 0;
   let policy = options.policy;
   let live: TcpDemand | undefined;
-  const pins = createTcpPins({ ...(options.pinDir ? { pinDir: options.pinDir } : {}), objectPath: bpfObjectPath('tcp'), ...(options.log ? { log: options.log } : {}) });
+  const pins = createTcpPins({ ...(options.pinDir ? { pinDir: options.pinDir } : {}), objectPath: bpfObjectPath(NAME), ...(options.log ? { log: options.log } : {}) });
   const probe = createTcpProbe({
     policy: toTcpPolicy(policy),
     onEvent: (e) => {
@@ -134,49 +134,38 @@ export function createTcpSource(options: TcpSourceOptions): TcpSource {
   const pinned = pins.aggregates();
   // The pinned baseline keeps counters monotonic across agent restarts.
   const aggregates = (): TcpAggregate[] => readWithBaseline(probe.object.map('tcp_aggs'), pinned);
-  const metricsFor = (m: SourceSettings['tcpMetrics']): TcpMetrics => createTcpMetrics({
+  const metricsFor = (m: TcpConfig['metrics']): TcpMetrics => createTcpMetrics({
     probe, labels: m.labels, podLabels: m.podLabels, maxSeries: m.maxSeries, identify: (id) => options.identify(Number(id)), aggregates,
   });
   let metricsConfig = options.metrics;
   let metrics = metricsFor(metricsConfig);
-  const ids = new Set<number>();
-  for (const p of probe.object.programs.values()) {
-    const id = programIdOfFd(p.fd);
-    if (id !== undefined) ids.add(id);
-  }
+  let lastPrograms: ReturnType<typeof programRunStats> = [];
   return {
-    name: 'tcp',
+    name: NAME,
     cgroupFilter: probe.cgroupFilter,
-    programIds: () => ids,
     pinned: () => pinned?.stats(),
     aggregates,
-    events: () => events,
-    lost() {
+    stats() {
       const s = probe.stats();
-      const out: Record<string, number> = {};
-      for (const [k, v] of Object.entries(s.kernelDrops)) out[k] = Number(v);
-      out.reader = s.readerDrops;
-      out.decode = s.undecodable;
-      out.handler = s.handlerErrors;
-      return out;
-    },
-    bpfStats() {
-      let runTimeNs = 0n, runCount = 0n;
-      for (const p of probe.object.programs.values()) {
-        const st = p.stats();
-        runTimeNs += st.runTimeNs;
-        runCount += st.runCount;
-      }
-      return { runTimeNs: Number(runTimeNs), runCount: Number(runCount) };
+      const lost: Record<string, number> = {};
+      for (const [k, v] of Object.entries(s.kernelDrops)) lost[k] = Number(v);
+      lost.reader = s.readerDrops;
+      lost.decode = s.undecodable;
+      lost.handler = s.handlerErrors;
+      // The programs' fds are gone after unload: the last reading stands.
+      try {
+        lastPrograms = programRunStats(probe.object);
+      } catch { /* closed */ }
+      return { events, lost, programs: lastPrograms };
     },
     metrics: () => [...metrics.collect(), ...countsMetaFamilies(pins.meta())],
     flush: () => probe.flush(),
-    reconfigure(s: SourceSettings) {
-      policy = s.tcp;
+    reconfigure(s: ProbeSettings<TcpConfig, TcpKernelPolicy>) {
+      policy = s.kernel;
       probe.setPolicy(toTcpPolicy(policy, live));
       // New labels or cap: a fresh limiter (series are re-admitted at the next scrape).
-      if (JSON.stringify(s.tcpMetrics) !== JSON.stringify(metricsConfig)) {
-        metricsConfig = s.tcpMetrics;
+      if (JSON.stringify(s.config.metrics) !== JSON.stringify(metricsConfig)) {
+        metricsConfig = s.config.metrics;
         metrics = metricsFor(metricsConfig);
       }
     },

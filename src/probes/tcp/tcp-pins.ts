@@ -22,8 +22,8 @@ import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { openPinnedLink, pinnedProgramIdentity, recordPinnedCheck } from '../../ebpf/index.js';
 import type { BpfObject, Link } from '../../ebpf/index.js';
-import { carryAndPin, openPreviousRun } from './pinned-aggregates.js';
-import type { PinnedAggregates, PreviousRun } from './pinned-aggregates.js';
+import { carryAndPin, openPreviousRun } from '../pinned-aggregates.js';
+import type { PinnedAggregates, PreviousRun } from '../pinned-aggregates.js';
 
 /** Where the counts come from (struct tcp_meta). */
 export interface TcpCountsMeta {
