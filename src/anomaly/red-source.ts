@@ -38,6 +38,8 @@ export interface RedSeriesQuery {
   startMs: number;
   endMs: number;
   stepMs: number;
+  /** Called for a service whose figures cover only part of the window (the collector's scan cap was hit). */
+  onTruncated?(service: string): void;
 }
 
 /** A RED series: the labels name what an alert on it is about. */
@@ -80,6 +82,7 @@ export async function readRedSeries(client: RedClient, q: RedSeriesQuery): Promi
       end: String(BigInt(Math.round(q.endMs)) * 1_000_000n),
       step: `${Math.round(q.stepMs)}ms`,
     });
+    if (res.truncated) q.onTruncated?.(service);
     for (const s of res.series) {
       if (s.operation === '*' && q.operation !== '*') continue;
       const t = s.buckets.map((b) => Number(BigInt(b.startNs) / 1_000_000n));

@@ -4,12 +4,14 @@
  * (service, operation, signal), fed each closed step once, in order. A step
  * is closed when it ended `delayMs` ago, so spans still in an exporter's
  * batch reach their bucket first. The first evaluation reads `historyMs` back
- * so that detectors start with a learned baseline. Series are capped; the
- * ones beyond the cap are counted, not evaluated.
+ * so that detectors start with a learned baseline. A tracked series that the
+ * collector no longer returns had no spans: its rate is 0 and the other
+ * signals are gaps, so a service that stops answering alerts on its rate.
+ * Series are capped; the ones beyond the cap are counted, not evaluated.
  */
 import { createAnomalyDetector } from './anomaly-detector.js';
 import type { AnomalyAlert, AnomalyDetector, AnomalyDetectorOptions } from './anomaly-detector.js';
-import { readRedSeries } from './red-source.js';
+import { readRedSeries, redValue } from './red-source.js';
 import type { RedClient, RedSeries, RedSignal } from './red-source.js';
 
 export interface RedWatchOptions {
@@ -43,6 +45,8 @@ export interface RedWatchStats {
   series: number;
   droppedSeries: number;
   queryErrors: number;
+  /** Reads whose figures cover only part of the step (the collector's scan cap). */
+  truncatedReads: number;
 }
 
 export interface RedWatch {
@@ -61,6 +65,8 @@ interface Tracked {
   alerts: number;
 }
 
+const NO_SPANS = { startNs: '0', count: 0, rate: 0, errorRatio: 0, p50Ms: 0, p90Ms: 0, p99Ms: 0 };
+
 export function createRedWatch(o: RedWatchOptions): RedWatch {
   const stepMs = o.stepMs;
   const delayMs = o.delayMs ?? 5000;
@@ -68,7 +74,7 @@ export function createRedWatch(o: RedWatchOptions): RedWatch {
   const tracked = new Map<string, Tracked>();
   const dropped = new Set<string>();
   let nextStart = NaN; // start of the first step not yet evaluated
-  const stats: RedWatchStats = { steps: 0, series: 0, droppedSeries: 0, queryErrors: 0 };
+  const stats: RedWatchStats = { steps: 0, series: 0, droppedSeries: 0, queryErrors: 0, truncatedReads: 0 };
 
   return {
     async tick(nowMs) {
@@ -81,6 +87,7 @@ export function createRedWatch(o: RedWatchOptions): RedWatch {
           startMs: nextStart,
           endMs: closedEnd,
           stepMs,
+          onTruncated: () => { stats.truncatedReads++; },
           ...(o.services ? { services: o.services } : {}),
           ...(o.operation !== undefined ? { operation: o.operation } : {}),
           ...(o.signals ? { signals: o.signals } : {}),
@@ -90,7 +97,18 @@ export function createRedWatch(o: RedWatchOptions): RedWatch {
         throw err;
       }
       const alerts: RedAlert[] = [];
+      const feed = (tr: Tracked, t: number, v: number): void => {
+        const r = tr.det.update(t, v);
+        tr.lastT = t;
+        tr.score = r.score;
+        if (r.alert) {
+          tr.alerts++;
+          alerts.push({ ...r.alert, labels: tr.labels });
+        }
+      };
+      const seen = new Set<string>();
       for (const s of series) {
+        seen.add(s.name);
         let tr = tracked.get(s.name);
         if (!tr) {
           if (tracked.size >= maxSeries) {
@@ -101,16 +119,12 @@ export function createRedWatch(o: RedWatchOptions): RedWatch {
           tr = { det: createAnomalyDetector(o.detector), labels: s.labels, lastT: -Infinity, score: 0, alerts: 0 };
           tracked.set(s.name, tr);
         }
-        for (let i = 0; i < s.t.length; i++) {
-          if (s.t[i]! <= tr.lastT) continue;
-          const r = tr.det.update(s.t[i]!, s.v[i]!);
-          tr.lastT = s.t[i]!;
-          tr.score = r.score;
-          if (r.alert) {
-            tr.alerts++;
-            alerts.push({ ...r.alert, labels: s.labels });
-          }
-        }
+        for (let i = 0; i < s.t.length; i++) if (s.t[i]! > tr.lastT) feed(tr, s.t[i]!, s.v[i]!);
+      }
+      for (const [name, tr] of tracked) {
+        if (seen.has(name)) continue;
+        const v = redValue(NO_SPANS, tr.labels.signal);
+        for (let t = Math.max(nextStart, tr.lastT + stepMs); t < closedEnd; t += stepMs) feed(tr, t, v);
       }
       stats.steps += Math.round((closedEnd - nextStart) / stepMs);
       stats.series = tracked.size;

@@ -61,6 +61,7 @@ function families(w: RedWatch, exportDrops: () => number): MetricFamily[] {
     { name: 'maxpro_anomaly_dropped', type: 'counter', help: 'What was not evaluated or not sent, by reason.', samples: [
       { labels: { reason: 'series_cap' }, value: st.droppedSeries },
       { labels: { reason: 'query_error' }, value: st.queryErrors },
+      { labels: { reason: 'truncated_read' }, value: st.truncatedReads },
       { labels: { reason: 'otlp_export' }, value: exportDrops() },
     ] },
   ];

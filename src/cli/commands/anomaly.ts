@@ -99,6 +99,7 @@ export const anomalyCommand: Command = {
       const client = createQueryClient({ ...(values.url ? { url: values.url } : {}), ...(values['token-file'] ? { tokenFile: values['token-file'] } : {}) });
       series.push(...(await readRedSeries(client, {
         startMs: start, endMs: end, stepMs: stepS * 1000,
+        onTruncated: (service) => io.err.write(`maxpro anomaly: the collector's RED figures for ${service} cover only part of the window (its scan cap was reached); narrow --start/--end\n`),
         ...(values.service ? { services: values.service } : {}),
         ...(values.operation !== undefined ? { operation: values.operation } : {}),
         ...(values.signal !== undefined ? { signals: parseRedSignals(values.signal) } : {}),

@@ -6,6 +6,7 @@
 // the injection, naming the service, the operation and a latency signal,
 // and nothing else.
 import { test } from 'node:test';
+import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +19,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { anomalyCommand } from '../../../src/cli/commands/anomaly.js';
 import { anomalyWatchCommand } from '../../../src/cli/commands/anomaly-watch.js';
+import type { Collector } from '../../../src/collector/collector.js';
 import { apiGet, mustStartCollector, mustTempDir, TOKEN } from './collector-fixture.js';
 
 const STEP = 1000;
@@ -30,6 +32,8 @@ const SERVICE = 'checkout';
 const SLOW = 'GET /pay';
 const STEADY = 'GET /cart';
 const LEARN = 120;
+/** Live steps before the change. */
+const CHANGE_AT = 5;
 
 /** Deterministic jitter in [-1, 1]. */
 function jitter(i: number): number {
@@ -54,11 +58,11 @@ function request(tracer: Tracer, op: string, endMs: number, latencyMs: number): 
 }
 
 /** The spans of one step: SPANS_PER_STEP per operation, ending inside the step, latency with ±5% jitter repeating every 20 steps. */
-function emitStep(tracer: Tracer, stepStart: number, step: number, slowMs: number): void {
+function emitStep(tracer: Tracer, stepStart: number, step: number, slowMs: number | null): void {
   const k = step % 20;
   for (let j = 0; j < SPANS_PER_STEP; j++) {
     const end = stepStart + 200 + j * 150; // RED buckets by start time: every span starts inside its step
-    request(tracer, SLOW, end, slowMs * (1 + 0.05 * jitter(k * 10 + j)));
+    if (slowMs !== null) request(tracer, SLOW, end, slowMs * (1 + 0.05 * jitter(k * 10 + j)));
     request(tracer, STEADY, end, BASE_MS * (1 + 0.05 * jitter(k * 10 + j + 5)));
   }
 }
@@ -108,7 +112,12 @@ test('maxpro anomaly --red alerts on injected latency within the stated steps, n
   }
 });
 
-test('maxpro anomaly watch: live RED series, alert on stdout and as an OTLP log record, score on /metrics', async (t) => {
+/**
+ * Runs `maxpro anomaly watch` on a collector that has `history` steady steps, then sends live
+ * steps: steady for CHANGE_AT steps, then SLOW's latency from `after` (null: SLOW stops).
+ * Resolves at the first alert on stdout, or after 30 s.
+ */
+async function watchLive(t: TestContext, signals: string, delayS: number, after: number | null): Promise<{ c: Collector; alert: JsonAlert | undefined; changeT: number; stderr: string }> {
   const c = await mustStartCollector(t);
   const { tracer, provider } = sdk(c.url);
   t.after(() => provider.shutdown());
@@ -127,26 +136,30 @@ test('maxpro anomaly watch: live RED series, alert on stdout and as an OTLP log 
   err.on('data', (d: Buffer) => (stderr += d.toString()));
   const stop = new AbortController();
   const running = anomalyWatchCommand.run([
-    '--url', c.url, '--token-file', tokenFile(dir), '--service', SERVICE, '--signal', 'p50,p90,p99',
-    '--step', '1', '--delay', '1.5', '--history', String(history + 5), '--learn-rows', String(LEARN), '--listen', '127.0.0.1:0', '--json',
+    '--url', c.url, '--token-file', tokenFile(dir), '--service', SERVICE, '--signal', signals,
+    '--step', '1', '--delay', String(delayS), '--history', String(history + 5), '--learn-rows', String(LEARN), '--listen', '127.0.0.1:0', '--json',
   ], { out, err, signal: stop.signal });
   t.after(async () => { stop.abort(); await running; });
 
-  // Live: each step's spans sent as the step passes; latency injected on SLOW from the 5th live step.
-  const injectK = 5;
-  let injectT = NaN;
+  // Live: each step's spans are sent as the step passes.
+  let changeT = NaN;
   let alert: JsonAlert | undefined;
   const deadline = Date.now() + 30_000;
   for (let k = history; Date.now() < deadline && !alert; k++) {
     const stepStart = live0 + (k - history) * STEP;
     while (Date.now() < stepStart + 900) await new Promise((r) => setTimeout(r, 50));
-    const injected = k - history >= injectK;
-    if (injected && Number.isNaN(injectT)) injectT = stepStart;
-    emitStep(tracer, stepStart, k, injected ? INJECTED_MS : BASE_MS);
+    const changed = k - history >= CHANGE_AT;
+    if (changed && Number.isNaN(changeT)) changeT = stepStart;
+    emitStep(tracer, stepStart, k, changed ? after : BASE_MS);
     await provider.forceFlush();
     const line = stdout.split('\n').find((l) => l.startsWith('{'));
     if (line) alert = JSON.parse(line) as JsonAlert;
   }
+  return { c, alert, changeT, stderr };
+}
+
+test('maxpro anomaly watch: live RED series, alert on stdout and as an OTLP log record, score on /metrics', async (t) => {
+  const { c, alert, changeT: injectT, stderr } = await watchLive(t, 'p50,p90,p99', 1.5, INJECTED_MS);
   assert.ok(alert, `no alert within 30 s; stderr: ${stderr}`);
   assert.ok(!Number.isNaN(injectT) && alert.t >= injectT, `alert before the injection: ${JSON.stringify(alert)}`);
   assert.ok(alert.t <= injectT + MAX_STEPS * STEP, `alert ${(alert.t - injectT) / STEP} steps after the injection`);
@@ -174,4 +187,13 @@ test('maxpro anomaly watch: live RED series, alert on stdout and as an OTLP log 
   assert.equal(attrs['anomaly.operation'], SLOW);
   assert.ok(['p50', 'p90', 'p99'].includes(String(attrs['anomaly.signal'])));
   for (const k of ['anomaly.observed', 'anomaly.expected', 'anomaly.band.low', 'anomaly.band.high', 'anomaly.score', 'anomaly.member', 'anomaly.learned_rows']) assert.ok(k in attrs, `${k} in ${JSON.stringify(attrs)}`);
+});
+
+test('maxpro anomaly watch: an operation that stops answering alerts on its rate', async (t) => {
+  // A longer delay: the rate counts spans, so a step read before its spans arrived would look like an outage.
+  const { alert, changeT: stopT, stderr } = await watchLive(t, 'rate', 3, null);
+  assert.ok(alert, `no alert within 30 s; stderr: ${stderr}`);
+  assert.deepEqual([alert.labels.service, alert.labels.operation, alert.labels.signal], [SERVICE, SLOW, 'rate'], JSON.stringify(alert));
+  assert.ok(alert.t >= stopT && alert.t <= stopT + MAX_STEPS * STEP, `alert ${(alert.t - stopT) / STEP} steps after the stop`);
+  assert.equal(alert.value, 0);
 });
