@@ -76,10 +76,10 @@ function readOnce(path: string, max: number, optional: boolean): Buffer | undefi
 }
 
 /** The signature beside a blob: its bundle, else its raw `.sig`. */
-function checkSignature(blobPath: string, bytes: Buffer, keys: readonly TrustedKey[], prefix: string, missing: string): string {
+function checkSignature(blobPath: string, bytes: Buffer, digest: Buffer, keys: readonly TrustedKey[], prefix: string, missing: string): string {
   let check: SignatureCheck;
   const bundle = readOnce(`${blobPath}.sigstore.json`, MAX_SIDECAR_BYTES, true);
-  if (bundle) check = checkBundle(bytes, bundle.toString('utf8'), keys);
+  if (bundle) check = checkBundle(bytes, bundle.toString('utf8'), keys, digest);
   else {
     const sig = readOnce(`${blobPath}.sig`, MAX_SIDECAR_BYTES, true);
     if (!sig) throw new Refusal(missing, `no ${basename(blobPath)}.sigstore.json or ${basename(blobPath)}.sig beside it`);
@@ -89,23 +89,23 @@ function checkSignature(blobPath: string, bytes: Buffer, keys: readonly TrustedK
   return check.keyId;
 }
 
-function verify(path: string, bytes: Buffer, expect: string, policy: ObjectTrustPolicy): Pick<ObjectAttestation, 'keyId' | 'manifestKeyId' | 'version' | 'arch'> {
+function verify(path: string, bytes: Buffer, digest: Buffer, expect: string, policy: ObjectTrustPolicy): Pick<ObjectAttestation, 'keyId' | 'manifestKeyId' | 'version' | 'arch'> {
   const { keys, skipped } = loadTrustedKeys(policy.trustedKeys);
   if (keys.length === 0) {
     throw new Refusal('no_trusted_keys', `no trusted public key in ${policy.trustedKeys.join(', ')}${skipped.length ? ` (${skipped.map((s) => `${s.source}: ${s.reason}`).join('; ')})` : ''}: run \`npm run build\` or mount the keys`);
   }
-  const keyId = checkSignature(path, bytes, keys, '', 'unsigned');
+  const keyId = checkSignature(path, bytes, digest, keys, '', 'unsigned');
   const manifestPath = join(dirname(path), MANIFEST_FILE);
   const manifestBytes = readOnce(manifestPath, MAX_SIDECAR_BYTES, true);
   if (!manifestBytes) throw new Refusal('manifest_missing', `no ${manifestPath}`);
-  const manifestKeyId = checkSignature(manifestPath, manifestBytes, keys, 'manifest_', 'manifest_unsigned');
+  const manifestKeyId = checkSignature(manifestPath, manifestBytes, sha256(manifestBytes), keys, 'manifest_', 'manifest_unsigned');
   const manifest = parseManifest(manifestBytes.toString('utf8'));
   if (typeof manifest === 'string') throw new Refusal('manifest_invalid', `${manifestPath}: ${manifest}`);
   const entry = manifest.objects.find((e) => e.name === expect);
   if (!entry) throw new Refusal('not_in_manifest', `${manifestPath} names no object ${expect} (it names ${manifest.objects.map((e) => e.name).join(', ') || 'none'})`);
   if (entry.file !== basename(path)) throw new Refusal('not_in_manifest', `${manifestPath} gives object ${expect} as ${entry.file}, not ${basename(path)}`);
-  const digest = sha256(bytes).toString('hex');
-  if (entry.sha256 !== digest) throw new Refusal('manifest_mismatch', `sha256 ${digest} is not the ${entry.sha256} the manifest gives ${expect}`);
+  const hex = digest.toString('hex');
+  if (entry.sha256 !== hex) throw new Refusal('manifest_mismatch', `sha256 ${hex} is not the ${entry.sha256} the manifest gives ${expect}`);
   if (entry.arch !== policy.arch) throw new Refusal('arch_mismatch', `built for ${entry.arch}, this host runs ${policy.arch}`);
   if (compareVersions(entry.version, policy.minVersion) < 0) {
     throw new Refusal('version_rollback', `version ${entry.version} is older than the minimum ${policy.minVersion}`);
@@ -126,7 +126,8 @@ export function readVerifiedObject(path: string, options: VerifyOptions = {}): V
   try {
     const policy = options.policy ?? objectTrustPolicy();
     const bytes = readOnce(path, MAX_OBJECT_BYTES, false)!;
-    const base = { object: expect, path, sha256: sha256(bytes).toString('hex'), size: bytes.length, verifiedAtMs: Date.now() };
+    const digest = sha256(bytes);
+    const base = { object: expect, path, sha256: digest.toString('hex'), size: bytes.length, verifiedAtMs: Date.now() };
     let attestation: ObjectAttestation;
     if (!policy.verify) {
       if (!warnedOff) {
@@ -135,7 +136,7 @@ export function readVerifiedObject(path: string, options: VerifyOptions = {}): V
       }
       attestation = { ...base, keyId: null, manifestKeyId: null, version: null, arch: null, verified: false, verifyMicros: 0 };
     } else {
-      attestation = { ...base, ...verify(path, bytes, expect, policy), verified: true, verifyMicros: 0 };
+      attestation = { ...base, ...verify(path, bytes, digest, expect, policy), verified: true, verifyMicros: 0 };
     }
     attestation.verifyMicros = Math.round((performance.now() - t0) * 1000);
     options.afterVerify?.(path);

@@ -75,7 +75,7 @@ export function checkRawSignature(bytes: Uint8Array, sigText: string, keys: read
  * the bytes' own, and a signature by a trusted key (the one its hint names,
  * when it names one).
  */
-export function checkBundle(bytes: Uint8Array, json: string, keys: readonly TrustedKey[]): SignatureCheck {
+export function checkBundle(bytes: Uint8Array, json: string, keys: readonly TrustedKey[], digest: Buffer = sha256(bytes)): SignatureCheck {
   let b: Partial<SigstoreBundle>;
   try {
     b = JSON.parse(json) as Partial<SigstoreBundle>;
@@ -87,7 +87,7 @@ export function checkBundle(bytes: Uint8Array, json: string, keys: readonly Trus
   if (!ms || ms.messageDigest?.algorithm !== 'SHA2_256' || typeof ms.messageDigest.digest !== 'string' || typeof ms.signature !== 'string') {
     return { ok: false, fault: 'malformed_signature', detail: 'the bundle has no SHA2_256 message signature' };
   }
-  if (ms.messageDigest.digest !== sha256(bytes).toString('base64')) {
+  if (ms.messageDigest.digest !== digest.toString('base64')) {
     return { ok: false, fault: 'digest_mismatch', detail: 'the bundle was made for other bytes (its digest differs)' };
   }
   const hint = b.verificationMaterial?.publicKey?.hint;

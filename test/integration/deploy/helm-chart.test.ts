@@ -41,6 +41,25 @@ describe('helm chart ebpf-probe: lint', { skip: k8sToolsSkip('helm') }, () => {
     assert.notEqual(bad.status, 0);
     assert.match(bad.stdout + bad.stderr, /podLabels/);
   });
+  test('object verification: on by default with the image\'s keys; a Secret adds keys; never set from the ConfigMap', () => {
+    type Pod = { containers: { env: { name: string; value?: string }[]; volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[] }[]; volumes: { name: string; secret?: { secretName: string } }[] };
+    const pod = (objs: K8sObject[]): Pod => (objs.find((o) => o.kind === 'DaemonSet') as unknown as { spec: { template: { spec: Pod } } }).spec.template.spec;
+    const env = (p: Pod): Record<string, string | undefined> => Object.fromEntries(p.containers[0]!.env.map((e) => [e.name, e.value]));
+    const byDefault = render(QUICK_START);
+    assert.ok(!Object.keys(env(pod(byDefault))).some((k) => k.startsWith('MAXPRO_BPF_') || k === 'MAXPRO_TRUSTED_KEYS'), 'the image\'s defaults: verification on, its own keys');
+    const cm = byDefault.find((o) => o.kind === 'ConfigMap') as unknown as { data: Record<string, string> };
+    assert.doesNotMatch(cm.data['agent.yaml']!, /verif|trusted/i, 'nothing about trust is in the user-editable ConfigMap');
+    const p = pod(render(['--set', 'probe.objectVerification.trustedKeysSecret=release-keys', '--set', 'probe.objectVerification.minVersion=0.2.0']));
+    assert.equal(env(p)['MAXPRO_TRUSTED_KEYS'], '/usr/share/maxpro/trusted-keys:/var/run/maxpro/trusted-keys');
+    assert.equal(env(p)['MAXPRO_BPF_MIN_VERSION'], '0.2.0');
+    assert.equal(env(p)['MAXPRO_BPF_VERIFY'], undefined);
+    assert.deepEqual(p.volumes.find((v) => v.name === 'trusted-keys')?.secret, { secretName: 'release-keys', defaultMode: 0o444 });
+    assert.deepEqual(p.containers[0]!.volumeMounts.find((m) => m.name === 'trusted-keys'), { name: 'trusted-keys', mountPath: '/var/run/maxpro/trusted-keys', readOnly: true });
+    assert.equal(env(pod(render(['--set', 'probe.objectVerification.enabled=false'])))['MAXPRO_BPF_VERIFY'], 'off');
+    const bad = helm('lint', '--strict', CHART, '--set', 'probe.objectVerification.minVersion=latest');
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stdout + bad.stderr, /minVersion/);
+  });
   test('the rendered agent config passes the agent\'s parser and carries the probe switches', () => {
     for (const v of VALUE_SETS) {
       const cm = render(v.args).find((o) => o.kind === 'ConfigMap') as unknown as { data: Record<string, string> };
