@@ -3,6 +3,7 @@
 // the addon's only global: the JS log sink (a threadsafe function) and the
 // minimum level TS asked for. Lines captured during a load (thread-local) are
 // also returned with the load result, so a failure carries libbpf's reasons.
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -102,12 +103,17 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data)
 	free(l);
 }
 
+// data: the finalized function's slot. A replaced handler is finalized after its
+// successor is installed, so only the function it was clears the sink.
 static void sink_finalize(napi_env env, void *data, void *hint)
 {
-	(void)env; (void)data; (void)hint;
+	(void)env; (void)hint;
+	napi_threadsafe_function *self = data;
 	pthread_mutex_lock(&sink_mu);
-	sink = NULL;
+	if (self && sink == *self)
+		sink = NULL;
 	pthread_mutex_unlock(&sink_mu);
+	free(self);
 }
 
 // setLogHandler(fn | null, minLevel: 'warn' | 'info' | 'debug')
@@ -128,7 +134,14 @@ static napi_value set_log_handler(napi_env env, napi_callback_info info)
 	napi_value name;
 	napi_threadsafe_function fn;
 	napi_create_string_utf8(env, "maxpro:libbpf-log", NAPI_AUTO_LENGTH, &name);
-	CHECK(env, napi_create_threadsafe_function(env, argv[0], NULL, name, 1024, 1, NULL, sink_finalize, NULL, call_js, &fn));
+	napi_threadsafe_function *slot = calloc(1, sizeof(*slot));
+	if (!slot)
+		return throw_errno(env, ad, "setLogHandler", ENOMEM, NULL);
+	if (napi_create_threadsafe_function(env, argv[0], NULL, name, 1024, 1, slot, sink_finalize, NULL, call_js, &fn) != napi_ok) {
+		free(slot);
+		return throw_errno(env, ad, "setLogHandler", ENOMEM, "threadsafe function");
+	}
+	*slot = fn;
 	// Log lines must never keep the process alive.
 	napi_unref_threadsafe_function(env, fn);
 	pthread_mutex_lock(&sink_mu);

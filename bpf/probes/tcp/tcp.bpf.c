@@ -915,6 +915,20 @@ int BPF_PROG(tcp__receive_reset, struct sock *sk)
 }
 
 /*
+ * The numbers of enum skb_drop_reason change between kernels and TCP_LISTEN_OVERFLOW
+ * is newer than some (6.12 lacks it): its value is read from the running kernel's BTF,
+ * and a kernel without it never matches.
+ */
+enum skb_drop_reason___maxpro { SKB_DROP_REASON_TCP_LISTEN_OVERFLOW___maxpro = 0 };
+
+static __always_inline __u32 listen_overflow_reason(void)
+{
+	if (!bpf_core_enum_value_exists(enum skb_drop_reason___maxpro, SKB_DROP_REASON_TCP_LISTEN_OVERFLOW___maxpro))
+		return (__u32)-1;
+	return bpf_core_enum_value(enum skb_drop_reason___maxpro, SKB_DROP_REASON_TCP_LISTEN_OVERFLOW___maxpro);
+}
+
+/*
  * Every dropped skb passes here; only TCP segments are counted. An ACK that
  * completes a handshake while the listener's accept queue is full is dropped
  * with TCP_LISTEN_OVERFLOW. (A SYN refused for the same reason is freed with
@@ -923,6 +937,7 @@ int BPF_PROG(tcp__receive_reset, struct sock *sk)
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(tcp__kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_reason reason, struct sock *rx_sk)
 {
+	const __u32 listen_overflow = listen_overflow_reason();
 	struct tcp_signal_event e;
 	struct tcp_drop_count *dc;
 	struct sock *sk = rx_sk;
@@ -942,7 +957,7 @@ int BPF_PROG(tcp__kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_
 	global_inc(TCP_G_DROPS, 1);
 	if (syn)
 		global_inc(TCP_G_SYN_DROPS, 1);
-	if (reason == SKB_DROP_REASON_TCP_LISTEN_OVERFLOW)
+	if (reason == listen_overflow)
 		global_inc(TCP_G_LISTEN_OVERFLOWS, 1);
 	if (!sk)
 		sk = skb->sk;
@@ -962,7 +977,7 @@ int BPF_PROG(tcp__kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_
 				a->counters[TCP_AGG_DROPS] += 1;
 				if (syn)
 					a->counters[TCP_AGG_SYN_DROPS] += 1;
-				if (reason == SKB_DROP_REASON_TCP_LISTEN_OVERFLOW)
+				if (reason == listen_overflow)
 					a->counters[TCP_AGG_LISTEN_OVERFLOWS] += 1;
 			}
 		}
