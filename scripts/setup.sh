@@ -14,8 +14,16 @@ RUNTIME_PACKAGES=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config
 # control plane's certificates.
 TEST_PACKAGES=(bpftrace libbpf-tools prometheus linux-perf nftables procps openssl)
 
+# The arm64 cross build and its checks (scripts/build-arch.sh, docs/architectures.md): Debian's
+# aarch64 toolchain, arm64 libbpf/libelf/zlib (multiarch), qemu-user and the libraries Debian's arm64
+# Node links. Only with MAXPRO_SETUP_ARM64=1 (CI sets it): running MaxPro on amd64 needs none of it.
+ARM64_PACKAGES=(gcc-aarch64-linux-gnu libbpf-dev:arm64 libelf-dev:arm64 zlib1g-dev:arm64 qemu-user-static
+  libstdc++6:arm64 libuv1:arm64 libicu72:arm64 libssl3:arm64 libc-ares2:arm64 libnghttp2-14:arm64 libbrotli1:arm64)
+arm64="${MAXPRO_SETUP_ARM64:-0}"
+
 packages=("${RUNTIME_PACKAGES[@]}")
 if [ "${MAXPRO_SETUP_TEST_DEPS:-1}" = 1 ]; then packages+=("${TEST_PACKAGES[@]}"); fi
+if [ "$arm64" = 1 ]; then packages+=("${ARM64_PACKAGES[@]}"); fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -28,6 +36,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   log "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  if [ "$arm64" = 1 ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    log "adding the arm64 architecture to dpkg"; dpkg --add-architecture arm64
+  fi
   apt-get update -q >/dev/null
   apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
@@ -51,3 +62,10 @@ if [ ! -f node_modules/.maxpro-lock-hash ] || [ "$(cat node_modules/.maxpro-lock
 fi
 
 bash scripts/build.sh
+
+if [ "$arm64" = 1 ]; then
+  # Debian's arm64 kernel BTF and Node into a cache outside the clone (seconds when warm); without
+  # them the tests that need them skip and say why. Then the arm64 objects and addon.
+  bash scripts/fetch-arm64.sh || log "fetching the arm64 kernel BTF or Node failed (above); the tests that need them skip"
+  bash scripts/build-arch.sh arm64
+fi

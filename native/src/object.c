@@ -109,18 +109,24 @@ static napi_value describe(napi_env env, struct obj *o)
 	return res;
 }
 
-// objectOpen(bytes: Uint8Array | null, path: string | null, name: string)
+// objectOpen(bytes: Uint8Array | null, path: string | null, name: string, btfCustomPath?: string | null)
+// btfCustomPath: the kernel BTF that CO-RE relocations resolve against at load,
+// instead of the running kernel's (another kernel's, e.g. another architecture's).
 static napi_value object_open(napi_env env, napi_callback_info info)
 {
-	ARGS(3);
+	ARGS(4);
 	char name[64] = "";
 	if (!get_string(env, argv[2], name, sizeof(name)))
 		return throw_arg(env, "object name must be a string of at most 63 bytes");
+	char btf_path[4096] = "";
+	if (argc > 3 && !is_nullish(env, argv[3]) && (!get_string(env, argv[3], btf_path, sizeof(btf_path)) || !btf_path[0]))
+		return throw_arg(env, "BTF path must be a non-empty string of at most 4095 bytes");
 	struct obj *o = calloc(1, sizeof(*o));
 	if (!o)
 		return throw_errno(env, ad, "objectOpen", ENOMEM, NULL);
 	o->magic = OBJ_MAGIC;
-	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = name);
+	// libbpf copies btf_custom_path at open.
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = name, .btf_custom_path = btf_path[0] ? btf_path : NULL);
 	if (!is_nullish(env, argv[0])) {
 		void *data;
 		size_t len;

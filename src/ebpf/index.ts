@@ -5,7 +5,7 @@
  * attach programs (Links), use maps, and read ring buffers in batches.
  */
 export { openObject, openObjectFile } from './object-spec.js';
-export type { OpenFileOptions } from './object-spec.js';
+export type { OpenFileOptions, OpenOptions } from './object-spec.js';
 export { readVerifiedObject } from './object-verifier.js';
 export { configureObjectTrust, loadTrustedKeys, objectTrustPolicy } from './object-trust.js';
 export type { ObjectTrustPolicy } from './object-trust.js';

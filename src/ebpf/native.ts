@@ -43,7 +43,7 @@ export interface NativeAddon {
   handleCounts(): { objects: number; links: number; readers: number };
   libbpfVersion(): string;
 
-  objectOpen(bytes: Uint8Array | null, path: string | null, name: string): NativeOpenResult;
+  objectOpen(bytes: Uint8Array | null, path: string | null, name: string, btfCustomPath?: string | null): NativeOpenResult;
   objectInitialValue(h: ObjectHandle, map: string): Buffer;
   objectSetInitialValue(h: ObjectHandle, map: string, bytes: Uint8Array): void;
   objectSetMaxEntries(h: ObjectHandle, map: string, n: number): void;

@@ -4,6 +4,7 @@
  * variables as the ELF describes them. Set constants, map sizes, autoload
  * and pin paths here; nothing touches the kernel until `load()`.
  */
+import { existsSync } from 'node:fs';
 import {
   ClosedError, InvalidArgumentError, NotFoundError, PermissionError, SyscallError, VerifierError,
 } from '../lib/errors.js';
@@ -52,7 +53,15 @@ export interface ObjectSpec {
   close(): void;
 }
 
-export type OpenFileOptions = Pick<VerifyOptions, 'expect' | 'afterVerify'>;
+export interface OpenOptions {
+  /**
+   * A raw kernel BTF file that CO-RE relocations resolve against at load instead of the
+   * running kernel's (libbpf's `btf_custom_path`): a kernel without BTF, or another kernel's.
+   */
+  btfCustomPath?: string;
+}
+
+export type OpenFileOptions = Pick<VerifyOptions, 'expect' | 'afterVerify'> & OpenOptions;
 
 /**
  * Opens a BPF object file: reads it once, verifies those bytes (signature,
@@ -63,20 +72,25 @@ export type OpenFileOptions = Pick<VerifyOptions, 'expect' | 'afterVerify'>;
  */
 export function openObjectFile(path: string, name?: string, options: OpenFileOptions = {}): ObjectSpec {
   const v = readVerifiedObject(path, options);
-  return openChecked(v.bytes, name ?? v.attestation.object, v.attestation);
+  return openChecked(v.bytes, name ?? v.attestation.object, v.attestation, options);
 }
 
 /** Opens a BPF object from ELF bytes the caller vouches for (they are not verified). */
-export function openObject(bytes: Uint8Array, name: string): ObjectSpec {
-  return openChecked(bytes, name, undefined);
+export function openObject(bytes: Uint8Array, name: string, options: OpenOptions = {}): ObjectSpec {
+  return openChecked(bytes, name, undefined, options);
 }
 
-function openChecked(bytes: Uint8Array, name: string, attestation: ObjectAttestation | undefined): ObjectSpec {
+function openChecked(bytes: Uint8Array, name: string, attestation: ObjectAttestation | undefined, options: OpenOptions): ObjectSpec {
   if (!(bytes instanceof Uint8Array) || bytes.length === 0) throw new InvalidArgumentError('openObject: bytes must be a non-empty Uint8Array');
   if (typeof name !== 'string' || name.length === 0 || Buffer.byteLength(name) > OBJECT_NAME_MAX) {
     throw new InvalidArgumentError(`openObject: name must be 1..${OBJECT_NAME_MAX} bytes`);
   }
-  const res = native().objectOpen(bytes, null, name);
+  const btf = options.btfCustomPath;
+  if (btf !== undefined && (typeof btf !== 'string' || btf.length === 0)) {
+    throw new InvalidArgumentError('openObject: btfCustomPath must be a non-empty path');
+  }
+  if (btf !== undefined && !existsSync(btf)) throw new NotFoundError(`openObject ${name}: BTF file ${btf} not found`);
+  const res = native().objectOpen(bytes, null, name, btf ?? null);
   return new Spec(name, res, attestation);
 }
 
