@@ -18,7 +18,11 @@ export function familySum(fams: readonly MetricFamily[], name: string, labels: R
  * module's `upSummary`).
  */
 export function formatUpSummary(at: Date, stats: AgentStats, fams: readonly MetricFamily[], collector?: { logs: number; metrics: number }): string {
-  const parts = Object.entries(stats.events).map(([p, e]) => {
+  const loaded = fams.find((f) => f.name === 'maxpro_probe_loaded');
+  // A probe that is not loaded and counted nothing (off in the config) has nothing to say.
+  const silent = (p: string, received: number): boolean => received === 0 && loaded?.type !== 'histogram'
+    && loaded?.samples.some((x) => x.labels.probe === p && x.value === 0) === true;
+  const parts = Object.entries(stats.events).filter(([p, e]) => !silent(p, e.received)).map(([p, e]) => {
     const dropped = Object.values(e.dropped).reduce((x, y) => x + y, 0);
     const records = `${e.received} in/${e.kept} kept/${dropped} filtered, lost ${familySum(fams, 'maxpro_probe_lost_events', { probe: p })}`;
     const lead = probeModule(p)?.upSummary;

@@ -6,10 +6,12 @@
 import type { ProbeModule } from './probe-module.js';
 import { PROCESS_MODULE } from './process/process-module.js';
 import { TCP_MODULE } from './tcp/tcp-module.js';
+import { SYSCALLS_MODULE } from './syscalls/syscalls-module.js';
 
 export const PROBE_MODULES = [
   PROCESS_MODULE,
   TCP_MODULE,
+  SYSCALLS_MODULE,
 ] as const;
 
 /** The union of the registered modules, as declared. */

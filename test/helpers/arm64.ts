@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 export const repo = fileURLToPath(new URL('../../../', import.meta.url));
 export const ARM64_OBJECT_DIR = join(repo, 'bpf/.output/arm64');
 export const ARM64_ADDON = join(repo, 'native/build/arm64/maxpro.node');
-export const ARM64_PROBES = ['doctor', 'process', 'ringbuf_bench', 'tcp'] as const;
+export const ARM64_PROBES = ['doctor', 'process', 'ringbuf_bench', 'syscalls', 'tcp'] as const;
 
 const SETUP = 'MAXPRO_SETUP_ARM64=1 bash scripts/setup.sh';
 

@@ -19,7 +19,7 @@ struct maxpro_event_hdr {
 /*
  * Never reuse a number. Retired kinds stay listed in a comment.
  * Ranges: 1-31 process, 32-63 tcp, 64-95 scheduler, 96-127 network,
- * 128-159 profiling, 240-254 test and benchmark.
+ * 128-159 profiling, 240-254 test, benchmark and the example probe.
  */
 enum maxpro_event_kind {
 	MAXPRO_EV_PROCESS_EXEC = 1,
@@ -34,6 +34,7 @@ enum maxpro_event_kind {
 	MAXPRO_EV_TCP_RESET_SENT = 38,     /* struct tcp_signal_event */
 	MAXPRO_EV_TCP_RESET_RECEIVED = 39, /* struct tcp_signal_event */
 	MAXPRO_EV_TCP_DROP = 40,           /* struct tcp_signal_event */
+	MAXPRO_EV_SYSCALL_ENTER = 240,     /* struct syscalls_event (bpf/probes/syscalls, the example probe) */
 	MAXPRO_EV_BENCH = 250,
 };
 

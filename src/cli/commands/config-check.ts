@@ -4,6 +4,7 @@ import type { Command } from '../command.js';
 import { kernelSettings, planPushDown } from '../../agent/policy/policy-planner.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
 import { PROBE_NAMES } from '../../probes/registry.js';
+import type { ProbeName } from '../../probes/registry.js';
 import { reportConfigErrors } from '../config-errors.js';
 
 export const configCheckCommand: Command = {
@@ -31,7 +32,7 @@ EXAMPLES:
       const compiled = config.policy.rules.map((r) => compileRule(r));
       const lists = probes.map((p) => `${p} cgroup ${analyzeCgroupFilter(config.policy, compiled, p).mode}`);
       io.out.write(`${file}: ok (probes: ${probes.join(', ') || 'none'}; ${config.policy.rules.length} policy rule(s), default ${config.policy.default}; `
-        + `kernel push-down: ${[...kernelSettings(plan).map((k) => `${k.probe} ${k.push.streams(k.settings) ? 'streams every record' : 'thresholds in the kernel'}`), ...lists].join(', ')})\n`);
+        + `kernel push-down: ${[...kernelSettings(plan).filter((k) => probes.includes(k.probe as ProbeName)).map((k) => `${k.probe} ${k.push.streams(k.settings) ? 'streams every record' : 'thresholds in the kernel'}`), ...lists].join(', ')})\n`);
       return 0;
     });
   },
