@@ -107,6 +107,8 @@ async function main(): Promise<void> {
   const load = compileC('tcp', 'conn-load', ['-pthread']);
   const source = readFileSync(join(root, 'bpf/probes/tcp/tcp.bpf.c'), 'utf8');
   const objects = new Map(VARIANTS.map((v) => [v.name, build(root, out, v, source)]));
+  // Signed like every object the agent loads (docs/supply-chain.md).
+  execFileSync(process.execPath, [join(root, 'scripts/sign-bpf.mjs'), '--dir', out, '--quiet'], { stdio: 'inherit' });
   const samples = new Map<string, Sample[]>(VARIANTS.map((v) => [v.name, []]));
   const cpu0 = procCpuNs(process.pid);
   let maxRss = procRssMb(process.pid);
