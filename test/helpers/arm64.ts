@@ -4,7 +4,7 @@
  * (Debian's arm64 kernel BTF and Node, keyed by tools/arm64/versions.env) live, and why a
  * test that needs one of them must skip.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +13,9 @@ import { spawnSync } from 'node:child_process';
 export const repo = fileURLToPath(new URL('../../../', import.meta.url));
 export const ARM64_OBJECT_DIR = join(repo, 'bpf/.output/arm64');
 export const ARM64_ADDON = join(repo, 'native/build/arm64/maxpro.node');
-export const ARM64_PROBES = ['doctor', 'process', 'ringbuf_bench', 'syscalls', 'tcp'] as const;
+/** Every probe of bpf/probes/ (probes/<name>/<name>.bpf.c, as bpf/Makefile finds them), sorted. */
+export const ARM64_PROBES: readonly string[] = readdirSync(join(repo, 'bpf/probes'))
+  .filter((d) => existsSync(join(repo, 'bpf/probes', d, `${d}.bpf.c`))).sort();
 
 const SETUP = 'MAXPRO_SETUP_ARM64=1 bash scripts/setup.sh';
 
