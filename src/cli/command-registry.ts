@@ -64,6 +64,16 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/anomaly-watch.js')).anomalyWatchCommand,
   },
   {
+    name: 'record',
+    summary: 'record what the running agent and collector see into a capture file',
+    load: async () => (await import('./commands/record.js')).recordCommand,
+  },
+  {
+    name: 'replay',
+    summary: 'play a capture back (speed, filters, live table, waterfalls, into a collector); --diff compares two',
+    load: async () => (await import('./commands/replay.js')).replayCommand,
+  },
+  {
     name: 'agent',
     summary: 'run the node agent: probes, policies, exporters, /metrics',
     load: async () => (await import('./commands/agent.js')).agentCommand,
