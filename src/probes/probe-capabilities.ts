@@ -9,12 +9,12 @@
  * proof each one is needed.
  */
 import type { CapName } from '../ebpf/index.js';
-import { PROBE_NAMES } from './registry.js';
+import { PROBE_NAMES, probeModules } from './registry.js';
 import type { ProbeName } from './registry.js';
 
 export interface CapabilityGrant {
   readonly capability: CapName;
-  /** The probes that use it. */
+  /** The probes that use it (their modules' `capabilities`). */
   readonly probes: readonly ProbeName[];
   /** Without it those probes cannot load; otherwise they run with less. */
   readonly required: boolean;
@@ -24,19 +24,22 @@ export interface CapabilityGrant {
   readonly without: string;
 }
 
+/** The probes whose modules use a capability. */
+const usedBy = (capability: CapName): ProbeName[] => probeModules().filter((m) => m.capabilities.includes(capability)).map((m) => m.name as ProbeName);
+
 export const CAPABILITY_GRANTS: readonly CapabilityGrant[] = [
   {
-    capability: 'CAP_BPF', probes: ['process', 'tcp'], required: true,
+    capability: 'CAP_BPF', probes: usedBy('CAP_BPF'), required: true,
     why: 'bpf(): create maps, load programs, pin them in bpffs',
-    without: 'no map can be created and no program loaded: neither the process nor the TCP probe runs',
+    without: 'no map can be created and no program loaded: no probe runs',
   },
   {
-    capability: 'CAP_PERFMON', probes: ['process', 'tcp'], required: true,
+    capability: 'CAP_PERFMON', probes: usedBy('CAP_PERFMON'), required: true,
     why: 'tracing programs (raw and BTF tracepoints) load and attach; BPF reads of kernel memory',
-    without: 'tracing programs (tracepoints, tp_btf) cannot load or attach: neither the process nor the TCP probe runs',
+    without: 'tracing programs (tracepoints, tp_btf) cannot load or attach: no probe runs',
   },
   {
-    capability: 'CAP_SYS_PTRACE', probes: ['process'], required: false,
+    capability: 'CAP_SYS_PTRACE', probes: usedBy('CAP_SYS_PTRACE'), required: false,
     why: 'readlink(/proc/<pid>/exe) of another user\'s process is a ptrace-mode read',
     without: 'exec events of other users\' processes lack the executable path',
   },

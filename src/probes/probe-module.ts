@@ -10,7 +10,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
-import type { EventLayout } from '../ebpf/index.js';
+import type { CapName, EventLayout } from '../ebpf/index.js';
 import type { K8sMetadata } from '../enrich/k8s-metadata.js';
 import type { RedactionHook } from '../enrich/process-enricher.js';
 import type { Redactor } from '../enrich/redaction.js';
@@ -177,6 +177,8 @@ export interface ProbeModule<
   readonly loadTimeKeys?: readonly (keyof C & string)[];
   /** Numeric fields its events carry for policy predicates, by name. */
   readonly predicateFields: Readonly<Record<string, PredicateFieldSpec>>;
+  /** The capabilities it uses (src/probes/probe-capabilities.ts says what each is for and what is lost without it). */
+  readonly capabilities: readonly CapName[];
   /** Whether this build's BPF object has the cgroup filter map (the planner's default capability). */
   readonly cgroupFilter: boolean;
   /** Its rules of the embedded default policy, and how the schema's description states them. */

@@ -6,12 +6,12 @@
 import type { ProbeModule } from './probe-module.js';
 import { PROCESS_MODULE } from './process/process-module.js';
 import { TCP_MODULE } from './tcp/tcp-module.js';
-import { SYSCALLS_MODULE } from './syscalls/syscalls-module.js';
+import { SYSENTER_MODULE } from './sysenter/sysenter-module.js';
 
 export const PROBE_MODULES = [
   PROCESS_MODULE,
   TCP_MODULE,
-  SYSCALLS_MODULE,
+  SYSENTER_MODULE,
 ] as const;
 
 /** The union of the registered modules, as declared. */

@@ -34,7 +34,7 @@ enum maxpro_event_kind {
 	MAXPRO_EV_TCP_RESET_SENT = 38,     /* struct tcp_signal_event */
 	MAXPRO_EV_TCP_RESET_RECEIVED = 39, /* struct tcp_signal_event */
 	MAXPRO_EV_TCP_DROP = 40,           /* struct tcp_signal_event */
-	MAXPRO_EV_SYSCALL_ENTER = 240,     /* struct syscalls_event (bpf/probes/syscalls, the example probe) */
+	MAXPRO_EV_SYSCALL_ENTER = 240,     /* struct sysenter_event (bpf/probes/sysenter, the example probe) */
 	MAXPRO_EV_BENCH = 250,
 };
 

@@ -22,6 +22,7 @@ export const PROCESS_MODULE = {
     'process.exit.signal': { unit: 'code', min: 0, max: 64, description: 'the signal that killed a process, 0 if none' },
     'process.args.count': { unit: 'count', min: 0, max: 1024, description: 'arguments of an exec' },
   },
+  capabilities: ['CAP_BPF', 'CAP_PERFMON', 'CAP_SYS_PTRACE'],
   cgroupFilter: true,
   defaultPolicy: { rules: [], description: 'keep every process event' },
   stream: {

@@ -60,6 +60,7 @@ export const TCP_MODULE = {
     'tcp.bytes.received': { unit: 'bytes', min: 0, max: Number.MAX_SAFE_INTEGER, description: 'bytes received' },
   },
   // Detected at load (the agent asks the loaded source); the build's object has none.
+  capabilities: ['CAP_BPF', 'CAP_PERFMON'],
   cgroupFilter: false,
   defaultPolicy: {
     // In-kernel aggregates for all TCP traffic, records only where they matter.

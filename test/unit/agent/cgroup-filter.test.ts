@@ -223,7 +223,7 @@ describe('cgroup filter planner: rule sets -> kernel form', () => {
     const resolved = [resolveCgroupFilter(analyzeCgroupFilter(s, compiled, 'process'), SUBJECTS, 100)];
     const plan = planPushDown(s, { cgroupFilter: { process: true, tcp: false } }, resolved);
     // Every registered probe has a line; the ones without the map are off.
-    assert.deepEqual(plan.cgroupFilters.map((c) => [c.probe, c.mode]), [['process', 'allow'], ['tcp', 'off'], ['syscalls', 'off']]);
+    assert.deepEqual(plan.cgroupFilters.map((c) => [c.probe, c.mode]), [['process', 'allow'], ['tcp', 'off'], ['sysenter', 'off']]);
     const text = formatPlan(s, plan, resolved);
     assert.match(text, /selector app=payment \[process\]\s+kernel\s+cgroup allow list \(2 cgroups\)/);
     assert.match(text, /selector app=payment \[tcp\]\s+user space\s+the tcp probe has no cgroup filter map/);

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-/** Layout and decoder of struct syscalls_event (bpf/probes/syscalls/syscalls.h). */
+/** Layout and decoder of struct sysenter_event (bpf/probes/sysenter/sysenter.h). */
 import { createCommInterner, defineLayout, readU64 } from '../../ebpf/index.js';
 
 /** Its kinds in enum maxpro_event_kind (MAXPRO_EV_SYSCALL_*). */
-export const SYSCALLS_EVENT_KIND = { enter: 240 } as const;
-export const SYSCALLS_EVENT_VERSION = 1;
+export const SYSENTER_EVENT_KIND = { enter: 240 } as const;
+export const SYSENTER_EVENT_VERSION = 1;
 
-export const SYSCALLS_EVENT = defineLayout('syscalls', 'syscalls_event', 56, {
+export const SYSENTER_EVENT = defineLayout('sysenter', 'sysenter_event', 56, {
   hdr: { offset: 0, size: 16 },
   pid: { offset: 16, size: 4 },
   tid: { offset: 20, size: 4 },
@@ -24,7 +24,7 @@ export interface SyscallEvent {
   comm: string;
 }
 
-const F = SYSCALLS_EVENT.fields;
+const F = SYSENTER_EVENT.fields;
 const comms = createCommInterner();
 
 /** Decodes one record (no BigInt, comms interned). */

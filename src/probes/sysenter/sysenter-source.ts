@@ -5,13 +5,13 @@ import { bootNsToWallMs } from '../boot-clock.js';
 import { memoAttributes, NO_WORKLOAD } from '../probe-event.js';
 import type { ProbeEvent } from '../probe-event.js';
 import type { ProbeSettings, ProbeSource } from '../probe-module.js';
-import type { SyscallEvent } from './syscalls-event.js';
-import { createSyscallsProbe } from './syscalls-probe.js';
-import type { SyscallsPolicy } from './syscalls-probe.js';
-import type { SyscallsKernelPolicy } from './syscalls-push-down.js';
-import type { SyscallsConfig, SyscallsDemand } from './syscalls-module.js';
+import type { SyscallEvent } from './sysenter-event.js';
+import { createSysenterProbe } from './sysenter-probe.js';
+import type { SysenterPolicy } from './sysenter-probe.js';
+import type { SysenterKernelPolicy } from './sysenter-push-down.js';
+import type { SysenterConfig, SysenterDemand } from './sysenter-module.js';
 
-const NAME = 'syscalls';
+const NAME = 'sysenter';
 
 export function syscallToProbeEvent(e: SyscallEvent): ProbeEvent {
   return {
@@ -20,21 +20,21 @@ export function syscallToProbeEvent(e: SyscallEvent): ProbeEvent {
   };
 }
 
-export interface SyscallsSourceOptions {
-  config: SyscallsConfig;
-  kernel: SyscallsKernelPolicy;
+export interface SysenterSourceOptions {
+  config: SysenterConfig;
+  kernel: SysenterKernelPolicy;
   emit(e: ProbeEvent): void;
   onError?(err: unknown): void;
 }
 
-export type SyscallsSource = ProbeSource<SyscallsConfig, SyscallsKernelPolicy, SyscallsDemand>;
+export type SysenterSource = ProbeSource<SysenterConfig, SysenterKernelPolicy, SysenterDemand>;
 
-export function createSyscallsSource(options: SyscallsSourceOptions): SyscallsSource {
+export function createSysenterSource(options: SysenterSourceOptions): SysenterSource {
   let config = options.config, kernel = options.kernel;
-  let live: SyscallsDemand | undefined;
-  const policy = (): SyscallsPolicy => ({ tgid: config.pid, liveTgid: live?.pid ?? 0, syscallNr: kernel.syscallNr, records: kernel.records });
+  let live: SysenterDemand | undefined;
+  const policy = (): SysenterPolicy => ({ tgid: config.pid, liveTgid: live?.pid ?? 0, syscallNr: kernel.syscallNr, records: kernel.records });
   let events = 0;
-  const probe = createSyscallsProbe({
+  const probe = createSysenterProbe({
     policy: policy(),
     onEvents: (list) => {
       for (const e of list) {
@@ -51,11 +51,11 @@ export function createSyscallsSource(options: SyscallsSourceOptions): SyscallsSo
       return { events, lost: { ...s.kernelDrops, reader: s.readerDrops, decode: s.skipped }, programs: probe.programStats() };
     },
     metrics: (): MetricFamily[] => [{
-      name: 'maxpro_syscalls_entered', type: 'counter', help: 'Syscall entries on this machine since the syscalls probe loaded (all CPUs, counted in BPF).',
+      name: 'maxpro_sysenter_syscalls', type: 'counter', help: 'Syscall entries on this machine since the sysenter probe loaded (all CPUs, counted in BPF).',
       samples: [{ labels: {}, value: probe.stats().entered }],
     }],
     flush: () => probe.flush(),
-    reconfigure(s: ProbeSettings<SyscallsConfig, SyscallsKernelPolicy>) {
+    reconfigure(s: ProbeSettings<SysenterConfig, SysenterKernelPolicy>) {
       config = s.config;
       kernel = s.kernel;
       probe.setPolicy(policy());

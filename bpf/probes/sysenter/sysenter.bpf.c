@@ -9,11 +9,11 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "maxpro/output.bpf.h"
-#include "syscalls.h"
+#include "sysenter.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-MAXPRO_EMIT_BTF(struct syscalls_event, event);
+MAXPRO_EMIT_BTF(struct sysenter_event, event);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -26,18 +26,18 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct syscalls_policy);
-} syscalls_policy SEC(".maps");
+	__type(value, struct sysenter_policy);
+} sysenter_policy SEC(".maps");
 
 SEC("tp_btf/sys_enter")
-int BPF_PROG(syscalls__sys_enter, struct pt_regs *regs, long id)
+int BPF_PROG(sysenter__sys_enter, struct pt_regs *regs, long id)
 {
 	__u32 zero = 0;
 	__u64 *n = bpf_map_lookup_elem(&syscall_counts, &zero);
 
 	if (n)
 		*n += 1;
-	struct syscalls_policy *p = bpf_map_lookup_elem(&syscalls_policy, &zero);
+	struct sysenter_policy *p = bpf_map_lookup_elem(&sysenter_policy, &zero);
 	if (!p)
 		return 0;
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -49,10 +49,10 @@ int BPF_PROG(syscalls__sys_enter, struct pt_regs *regs, long id)
 	if (!live && !configured)
 		return 0;
 
-	struct syscalls_event *e = maxpro_reserve(sizeof(*e));
+	struct sysenter_event *e = maxpro_reserve(sizeof(*e));
 	if (!e)
 		return 0;
-	maxpro_hdr_init(&e->hdr, MAXPRO_EV_SYSCALL_ENTER, SYSCALLS_VERSION, sizeof(*e));
+	maxpro_hdr_init(&e->hdr, MAXPRO_EV_SYSCALL_ENTER, SYSENTER_VERSION, sizeof(*e));
 	e->pid = tgid;
 	e->tid = (__u32)pid_tgid;
 	e->cgroup_id = bpf_get_current_cgroup_id();

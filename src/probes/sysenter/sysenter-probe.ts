@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * Loads the example probe (bpf/probes/syscalls): a per-CPU count of every
+ * Loads the example probe (bpf/probes/sysenter): a per-CPU count of every
  * syscall entry, and records of the syscalls of the processes its policy
  * map names. One program on `tp_btf/sys_enter`, so it costs a few
  * nanoseconds on every syscall of the machine while loaded.
@@ -11,11 +11,11 @@ import {
 import type { BpfObject, DropReason, RingBufferReader } from '../../ebpf/index.js';
 import { programRunStats } from '../program-run-stats.js';
 import type { ProgramRunStat } from '../program-run-stats.js';
-import { decodeSyscallEvent, SYSCALLS_EVENT, SYSCALLS_EVENT_KIND, SYSCALLS_EVENT_VERSION } from './syscalls-event.js';
-import type { SyscallEvent } from './syscalls-event.js';
+import { decodeSyscallEvent, SYSENTER_EVENT, SYSENTER_EVENT_KIND, SYSENTER_EVENT_VERSION } from './sysenter-event.js';
+import type { SyscallEvent } from './sysenter-event.js';
 
-/** `struct syscalls_policy`. */
-export interface SyscallsPolicy {
+/** `struct sysenter_policy`. */
+export interface SysenterPolicy {
   /** The configured process (0: none). */
   tgid: number;
   /** A process a live-stream subscriber watches (0: none): every syscall. */
@@ -26,15 +26,15 @@ export interface SyscallsPolicy {
   records: boolean;
 }
 
-export interface SyscallsProbeOptions {
-  policy: SyscallsPolicy;
+export interface SysenterProbeOptions {
+  policy: SysenterPolicy;
   onEvents(events: SyscallEvent[]): void;
   onError?(err: unknown): void;
   objectPath?: string;
   intervalMs?: number;
 }
 
-export interface SyscallsProbeStats {
+export interface SysenterProbeStats {
   records: number;
   /** Syscall entries counted machine-wide since load (all CPUs). */
   entered: number;
@@ -44,15 +44,15 @@ export interface SyscallsProbeStats {
   skipped: number;
 }
 
-export interface SyscallsProbe {
-  setPolicy(p: SyscallsPolicy): void;
-  stats(): SyscallsProbeStats;
+export interface SysenterProbe {
+  setPolicy(p: SysenterPolicy): void;
+  stats(): SysenterProbeStats;
   programStats(): ProgramRunStat[];
   flush(): void;
   close(): Promise<void>;
 }
 
-function encodePolicy(p: SyscallsPolicy): Uint8Array {
+function encodePolicy(p: SysenterPolicy): Uint8Array {
   const b = new Uint8Array(16);
   const v = new DataView(b.buffer);
   v.setUint32(0, p.tgid, true);
@@ -73,8 +73,8 @@ function sumPerCpu(obj: BpfObject): number {
 }
 
 /** Loads and attaches. May throw what loading and attaching a BPF object throws. */
-export function createSyscallsProbe(options: SyscallsProbeOptions): SyscallsProbe {
-  const spec = openObjectFile(options.objectPath ?? bpfObjectPath('syscalls'), 'syscalls');
+export function createSysenterProbe(options: SysenterProbeOptions): SysenterProbe {
+  const spec = openObjectFile(options.objectPath ?? bpfObjectPath('sysenter'), 'sysenter');
   let obj: BpfObject;
   try {
     obj = spec.load();
@@ -85,15 +85,15 @@ export function createSyscallsProbe(options: SyscallsProbeOptions): SyscallsProb
   let records = 0;
   let pending: SyscallEvent[] = [];
   const dispatcher = createEventDispatcher({
-    decoders: new Map([[SYSCALLS_EVENT_KIND.enter, {
-      version: SYSCALLS_EVENT_VERSION, minSize: SYSCALLS_EVENT.size,
+    decoders: new Map([[SYSENTER_EVENT_KIND.enter, {
+      version: SYSENTER_EVENT_VERSION, minSize: SYSENTER_EVENT.size,
       decode: (view: DataView, off: number, _len: number, bytes: Uint8Array) => { pending.push(decodeSyscallEvent(view, off, bytes)); },
     }]]),
     onDecodeError: (_k, err) => options.onError?.(err),
   });
   let reader: RingBufferReader;
   try {
-    obj.map('syscalls_policy').update(new Uint8Array(4), encodePolicy(options.policy));
+    obj.map('sysenter_policy').update(new Uint8Array(4), encodePolicy(options.policy));
     reader = createRingBufferReader({
       map: obj.map('events'),
       intervalMs: options.intervalMs ?? 10,
@@ -107,13 +107,13 @@ export function createSyscallsProbe(options: SyscallsProbeOptions): SyscallsProb
         options.onEvents(events);
       },
     });
-    obj.program('syscalls__sys_enter').attachTrace();
+    obj.program('sysenter__sys_enter').attachTrace();
   } catch (err) {
     obj.close();
     throw err;
   }
-  let last: { stats: SyscallsProbeStats; programs: ProgramRunStat[] } | undefined;
-  const stats = (): SyscallsProbeStats => {
+  let last: { stats: SysenterProbeStats; programs: ProgramRunStat[] } | undefined;
+  const stats = (): SysenterProbeStats => {
     if (last) return last.stats;
     const r = reader.stats();
     let skipped = 0;
@@ -123,7 +123,7 @@ export function createSyscallsProbe(options: SyscallsProbeOptions): SyscallsProb
   };
   let closing: Promise<void> | undefined;
   return {
-    setPolicy: (p) => obj.map('syscalls_policy').update(new Uint8Array(4), encodePolicy(p)),
+    setPolicy: (p) => obj.map('sysenter_policy').update(new Uint8Array(4), encodePolicy(p)),
     stats,
     programStats: () => last?.programs ?? programRunStats(obj),
     flush: () => reader.flush(),
