@@ -46,7 +46,7 @@ function resourceAttr(s: StoredSpan, key: string): string | undefined {
   return attrs.find((a) => a.key === key)?.value?.stringValue;
 }
 
-export function loadCapture(path: string, filter: CaptureFilter = {}, maxRecords = 2_000_000): CaptureContents {
+export function loadCapture(path: string, filter: CaptureFilter = {}, maxRecords = 500_000): CaptureContents {
   const out: CaptureContents = { events: [], spans: [], metrics: [], problems: [], filtered: 0, overLimit: 0 };
   const inWindow = (t: bigint): boolean => (filter.sinceNs === undefined || t >= filter.sinceNs) && (filter.untilNs === undefined || t < filter.untilNs);
   let loaded = 0;
@@ -81,7 +81,9 @@ export function loadCapture(path: string, filter: CaptureFilter = {}, maxRecords
     }
   }
   const byBig = (a: bigint, b: bigint): number => (a < b ? -1 : a > b ? 1 : 0);
-  out.events.sort((a, b) => byBig(eventTimeNs(a), eventTimeNs(b)));
-  out.spans.sort((a, b) => byBig(BigInt(a.startTimeUnixNano), BigInt(b.startTimeUnixNano)));
+  const times = new Map(out.events.map((e) => [e, eventTimeNs(e)]));
+  out.events.sort((a, b) => byBig(times.get(a)!, times.get(b)!));
+  const starts = new Map(out.spans.map((x) => [x, BigInt(x.startTimeUnixNano)]));
+  out.spans.sort((a, b) => byBig(starts.get(a)!, starts.get(b)!));
   return out;
 }

@@ -43,6 +43,7 @@ FLAGS:
   --into <url>             load the spans into this collector over OTLP/HTTP as they play
   --token-file <file>      bearer token for --into (default $MAXPRO_COLLECTOR_TOKEN, else this node's)
   --width <n>, --no-color  output width and colour
+  --max-records <n>        load at most n records (default 500000, about 1 GiB); the rest are counted
   --json                   print the summary (and --diff's report) as JSON
   --diff <before> <after>  compare two captures: services and operations added or gone,
                            latency and error changes, and the anomaly detector's verdicts
@@ -93,10 +94,19 @@ function formatSummary(s: Record<string, unknown>): string {
     + (into ? `  into    ${into.sent} spans accepted, ${into.rejected} rejected${into.firstError ? ` (${into.firstError})` : ''}\n` : '');
 }
 
-async function runDiff(files: string[], json: boolean, io: CommandIO): Promise<number> {
+/** Records loaded at most by default: spans take about 2 KiB each in memory. */
+const DEFAULT_MAX_RECORDS = 500_000;
+
+function reportLoad(file: string, c: CaptureContents, io: CommandIO): void {
+  for (const p of c.problems) io.err.write(problemLine(file, p));
+  if (c.overLimit) io.err.write(`maxpro: ${file}: ${c.overLimit} records past --max-records not loaded; narrow with --since/--until/--service/--pod\n`);
+}
+
+async function runDiff(files: string[], json: boolean, maxRecords: number, io: CommandIO): Promise<number> {
   if (files.length !== 2) throw new InvalidArgumentError('--diff takes two captures: maxpro replay --diff BEFORE AFTER');
-  const [a, b] = files.map((f) => loadCapture(f)) as [CaptureContents, CaptureContents];
-  for (const [f, c] of [[files[0]!, a], [files[1]!, b]] as const) for (const p of c.problems) io.err.write(problemLine(f, p));
+  const [a, b] = files.map((f) => loadCapture(f, {}, maxRecords)) as [CaptureContents, CaptureContents];
+  reportLoad(files[0]!, a, io);
+  reportLoad(files[1]!, b, io);
   const diff = diffCaptures(a, b);
   io.out.write(json ? `${JSON.stringify(diff)}\n` : formatDiff(files[0]!, files[1]!, diff));
   return 0;
@@ -112,10 +122,13 @@ export const replayCommand: Command = {
         speed: { type: 'string' }, service: { type: 'string' }, pod: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' },
         view: { type: 'string' }, trace: { type: 'string', multiple: true }, slowest: { type: 'string' }, into: { type: 'string' },
         'token-file': { type: 'string' }, width: { type: 'string' }, 'no-color': { type: 'boolean' }, json: { type: 'boolean' }, diff: { type: 'boolean' },
+        'max-records': { type: 'string' },
         ...WATERFALL_FLAGS,
       },
     });
-    if (values.diff) return runDiff(positionals, values.json === true, io);
+    const maxRecords = values['max-records'] !== undefined ? Number(values['max-records']) : DEFAULT_MAX_RECORDS;
+    if (!Number.isInteger(maxRecords) || maxRecords < 1) throw new InvalidArgumentError(`--max-records '${values['max-records']}' must be a positive integer`);
+    if (values.diff) return runDiff(positionals, values.json === true, maxRecords, io);
     const file = positionals[0];
     if (!file || positionals.length > 1) throw new InvalidArgumentError('give exactly one capture file: maxpro replay FILE');
     const speed = values.speed === undefined ? 1 : values.speed === 'max' ? Infinity : Number(values.speed);
@@ -139,8 +152,8 @@ export const replayCommand: Command = {
     const token = values['token-file'] ? readPrivateTokenFile(values['token-file']) : localCredential('collector').token;
     const into = values.into ? createSpansInto({ url: values.into, ...(token ? { token } : {}), signal: io.signal }) : undefined;
 
-    const c = loadCapture(file, filter);
-    for (const p of c.problems) io.err.write(problemLine(file, p));
+    const c = loadCapture(file, filter, maxRecords);
+    reportLoad(file, c, io);
     const ops = createOperationStats();
     const events = new Map<string, { n: number; comms: Map<string, number> }>();
     let batch: StoredSpan[] = [];
@@ -178,7 +191,10 @@ export const replayCommand: Command = {
     await flushInto();
     table();
     const traces = new Map<string, StoredSpan[]>();
-    for (const s of c.spans) traces.set(s.traceId, [...(traces.get(s.traceId) ?? []), s]);
+    for (const s of c.spans) {
+      const list = traces.get(s.traceId);
+      if (list) list.push(s); else traces.set(s.traceId, [s]);
+    }
     const draw = [...(values.trace ?? []).map((id) => id.toLowerCase())];
     if (slowest > 0) {
       const byDuration = [...traces].map(([id, spans]) => [id, buildTraceTree(id, spans).durationNs] as const).sort((x, y) => y[1] - x[1]);
