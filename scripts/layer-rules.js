@@ -45,4 +45,11 @@ blocks.push({
   },
 });
 
+// A probe's CLI commands (src/probes/<name>/cli/) are part of the CLI layer: they may import the
+// components (agent stream client, enrichment, the probe's loader), as src/cli does.
+blocks.push({
+  files: ['src/probes/*/cli/**/*.ts'],
+  rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [ADDON] }] },
+});
+
 export const layerRules = blocks;

@@ -5,7 +5,8 @@
  * would load the agent, collector, exporters and Kubernetes client on every
  * invocation, `maxpro --help` included.
  */
-import type { CommandEntry } from './command.js';
+import type { Command, CommandEntry } from './command.js';
+import { probeModules } from '../probes/registry.js';
 
 export const COMMANDS: readonly CommandEntry[] = [
   {
@@ -18,21 +19,10 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: 'check that this node can run the agent, and say how to fix what is missing',
     load: async () => (await import('./commands/doctor.js')).doctorCommand,
   },
-  {
-    name: 'trace exec',
-    summary: 'live table of every exec: argv, parent, return value, container and pod',
-    load: async () => (await import('./commands/trace-exec.js')).traceExecCommand,
-  },
-  {
-    name: 'trace tcp',
-    summary: 'live table of TCP connects, accepts, closes, retransmits, resets and drops',
-    load: async () => (await import('./commands/trace-tcp.js')).traceTcpCommand,
-  },
-  {
-    name: 'top tcp',
-    summary: 'top containers and pods by TCP connections/s, p99 connect latency, retransmits and drops',
-    load: async () => (await import('./commands/top-tcp.js')).topTcpCommand,
-  },
+  // Each probe's own commands (trace exec, trace tcp, top tcp), from its module.
+  ...probeModules().flatMap((m) => (m.commands ?? []).map((c): CommandEntry => ({
+    name: c.name, summary: c.summary, load: async () => (await c.load()) as Command,
+  }))),
   {
     name: 'collector',
     summary: 'run the OTLP/HTTP span collector and its query API',

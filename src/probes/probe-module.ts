@@ -68,6 +68,13 @@ export interface DefaultPolicyRule {
   readonly action: 'keep' | 'drop';
 }
 
+/** A CLI command of a probe, as src/cli/command-registry.ts lists it (`load` resolves to a src/cli/command.ts Command). */
+export interface ProbeCommandEntry {
+  readonly name: string;
+  readonly summary: string;
+  load(): Promise<unknown>;
+}
+
 /** What the live stream asks of a probe for subscribers, on top of the policy (`D`: the probe's demand). */
 export interface ProbeStreamSupport<D> {
   /** What one subscriber that wants this probe's records needs from the kernel; undefined: nothing more. */
@@ -171,8 +178,13 @@ export interface ProbeModule<
   readonly summary: string;
   /** How prose names it, e.g. `TCP`; default its name. */
   readonly label?: string;
-  /** Its section under `probes` (with `enabled`), defaults written in the schema; it parses to `C`. */
-  readonly config: z.ZodObject;
+  /**
+   * Its section under `probes` (with `enabled`), defaults written in the
+   * schema; it parses to `C`. Built with the caller's zod, so that importing
+   * the registry does not load the schema library (`maxpro --help` lists the
+   * probes' commands from it).
+   */
+  readonly config: (zod: typeof z) => z.ZodObject;
   /** Keys read at load only: a reload that changes them is told they apply after a restart. */
   readonly loadTimeKeys?: readonly (keyof C & string)[];
   /** Numeric fields its events carry for policy predicates, by name. */
@@ -190,6 +202,8 @@ export interface ProbeModule<
   readonly upSummary?: { family: string; noun: string };
   /** Its event layouts and kinds (imported lazily: the decoders need the eBPF layer). */
   events?(): Promise<ProbeEventKinds>;
+  /** Its CLI commands (`maxpro trace tcp`, …), each module imported only when its command runs. */
+  readonly commands?: readonly ProbeCommandEntry[];
   /** Loads the probe. May throw its loader's errors. */
   createSource(ctx: ProbeSourceContext<C, K>): Promise<S>;
 }

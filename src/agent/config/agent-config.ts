@@ -23,8 +23,8 @@ const listen = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/,
 const section = configSection;
 
 /** Each probe's section under `probes`: its module's schema fragment. */
-const PROBE_SECTIONS = Object.fromEntries(PROBE_MODULES.map((m) => [m.name, section(m.config)])) as {
-  [M in RegisteredModule as M['name']]: ReturnType<typeof configSection<M['config']>>;
+const PROBE_SECTIONS = Object.fromEntries(PROBE_MODULES.map((m) => [m.name, section(m.config(z))])) as {
+  [M in RegisteredModule as M['name']]: ReturnType<typeof configSection<ReturnType<M['config']>>>;
 };
 
 const headers = z.record(z.string(), z.string()).default({});

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 /** The process probe's module (see src/probes/probe-module.ts). */
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { ProbeModule, ProbeSource } from '../probe-module.js';
 
-const PROCESS_CONFIG = z.object({
-  enabled: z.boolean().default(true),
-  maxArgs: z.number().int().min(1).max(1024).default(128),
-  maxArgBytes: z.number().int().min(64).max(32768).default(4096),
+const PROCESS_CONFIG = (zod: typeof z) => zod.object({
+  enabled: zod.boolean().default(true),
+  maxArgs: zod.number().int().min(1).max(1024).default(128),
+  maxArgBytes: zod.number().int().min(64).max(32768).default(4096),
 }).strict();
 
-export type ProcessConfig = z.output<typeof PROCESS_CONFIG>;
+export type ProcessConfig = z.output<ReturnType<typeof PROCESS_CONFIG>>;
 
 export const PROCESS_MODULE = {
   name: 'process',
@@ -40,6 +40,11 @@ export const PROCESS_MODULE = {
     const { PROCESS_EXEC_EVENT, PROCESS_FORK_EVENT, PROCESS_EXIT_EVENT, PROCESS_EVENT_KIND } = await import('./process-event.js');
     return { layouts: [PROCESS_EXEC_EVENT, PROCESS_FORK_EVENT, PROCESS_EXIT_EVENT], group: 'PROCESS', kinds: PROCESS_EVENT_KIND };
   },
+  commands: [{
+    name: 'trace exec',
+    summary: 'live table of every exec: argv, parent, return value, container and pod',
+    load: async () => (await import('./cli/trace-exec.js')).traceExecCommand,
+  }],
   async createSource(ctx) {
     const { createProcessSource } = await import('./process-source.js');
     return createProcessSource({

@@ -4,19 +4,19 @@
  * what registering a probe takes besides its BPF object, loader and source.
  * Off by default: its program runs on every syscall of the machine.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { ProbeModule } from '../probe-module.js';
 import { SYSENTER_PUSH_DOWN } from './sysenter-push-down.js';
 import type { SysenterKernelPolicy } from './sysenter-push-down.js';
 import type { SysenterSource } from './sysenter-source.js';
 
-const SYSENTER_CONFIG = z.object({
-  enabled: z.boolean().default(false).describe('Count every syscall entry (maxpro_sysenter_syscalls); off by default, it runs on every syscall.'),
-  pid: z.number().int().min(0).max(2 ** 22).default(0)
+const SYSENTER_CONFIG = (zod: typeof z) => zod.object({
+  enabled: zod.boolean().default(false).describe('Count every syscall entry (maxpro_sysenter_syscalls); off by default, it runs on every syscall.'),
+  pid: zod.number().int().min(0).max(2 ** 22).default(0)
     .describe('Records of this process\'s syscalls (event syscall.enter), as the policy lets through; 0: none.'),
 }).strict();
 
-export type SysenterConfig = z.output<typeof SYSENTER_CONFIG>;
+export type SysenterConfig = z.output<ReturnType<typeof SYSENTER_CONFIG>>;
 
 /** What live-stream subscribers ask: the syscalls of one process (the first subscriber's, one process at a time). */
 export interface SysenterDemand {

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /** The TCP probe's module (see src/probes/probe-module.ts). */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { configSection } from '../../lib/config-section.js';
 import type { ProbeModule, ProbeRoute } from '../probe-module.js';
-import { createTcpAggregatesRoute } from './tcp-aggregates-route.js';
 import { mergeTcpDemands } from './tcp-demand.js';
 import type { TcpDemand } from './tcp-demand.js';
 import { TCP_PUSH_DOWN } from './tcp-push-down.js';
@@ -15,34 +14,44 @@ import type { TcpSource } from './tcp-source.js';
 const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const TCP_METRIC_LABELS = ['cgroup', 'container', 'pod', 'namespace', 'port_class'] as const;
 
-const TCP_CONFIG = z.object({
-  enabled: z.boolean().default(true),
-  metrics: configSection(z.object({
-    labels: z.array(z.enum(TCP_METRIC_LABELS)).default(() => [...TCP_METRIC_LABELS])
+const TCP_CONFIG = (zod: typeof z) => zod.object({
+  enabled: zod.boolean().default(true),
+  metrics: configSection(zod.object({
+    labels: zod.array(zod.enum(TCP_METRIC_LABELS)).default(() => [...TCP_METRIC_LABELS])
       .describe('Labels of the TCP aggregate metrics besides direction (always present).'),
-    maxSeries: z.number().int().min(1).max(100_000).default(500)
+    maxSeries: zod.number().int().min(1).max(100_000).default(500)
       .describe('Most label sets kept; the rest fold into one overflow series per direction (maxpro_overflow="true").'),
-    podLabels: z.array(z.string().regex(LABEL_KEY, 'expected a label key, e.g. app or app.kubernetes.io/name')).max(16).default([])
+    podLabels: zod.array(zod.string().regex(LABEL_KEY, 'expected a label key, e.g. app or app.kubernetes.io/name')).max(16).default([])
       .refine((keys) => new Set(keys).size === keys.length, 'each label key once')
       .describe('Pod labels (or a `workloads` entry\'s labels) copied onto the TCP aggregate metrics as label_<key>, ' +
         'non-alphanumerics as _ (as kube-state-metrics names them); empty where the pod lacks the label.'),
   }).strict()),
 }).strict();
 
-export type TcpConfig = z.output<typeof TCP_CONFIG>;
+export type TcpConfig = z.output<ReturnType<typeof TCP_CONFIG>>;
 
 const HOUR_NS = 3_600_000_000_000;
 
-/** `GET /tcp/aggregates`, for `maxpro top tcp` (tcp-aggregates-route.ts). */
+/** `GET /tcp/aggregates`, for `maxpro top tcp` (tcp-aggregates-route.ts, imported at the first request). */
 const AGGREGATES_ROUTE: ProbeRoute<TcpSource> = {
   path: '/tcp/aggregates',
-  create: (ctx) => createTcpAggregatesRoute({
-    read: () => {
-      const s = ctx.source();
-      return 'unavailable' in s ? s : { aggregates: s.source.aggregates(), lost: s.lost };
-    },
-    identity: (id) => ctx.identity(id),
-  }),
+  create(ctx) {
+    const route = import('./tcp-aggregates-route.js').then(({ createTcpAggregatesRoute }) => createTcpAggregatesRoute({
+      read: () => {
+        const s = ctx.source();
+        return 'unavailable' in s ? s : { aggregates: s.source.aggregates(), lost: s.lost };
+      },
+      identity: (id) => ctx.identity(id),
+    }));
+    return {
+      handle(req, res) {
+        route.then((r) => r.handle(req, res)).catch((err: unknown) => {
+          if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+          res.end(`${err instanceof Error ? err.message : String(err)}\n`);
+        });
+      },
+    };
+  },
 };
 
 export const TCP_MODULE = {
@@ -97,6 +106,15 @@ export const TCP_MODULE = {
     const { TCP_CONN_EVENT, TCP_SIGNAL_EVENT, TCP_EVENT_KIND } = await import('./tcp-event.js');
     return { layouts: [TCP_CONN_EVENT, TCP_SIGNAL_EVENT], group: 'TCP', kinds: TCP_EVENT_KIND };
   },
+  commands: [{
+    name: 'trace tcp',
+    summary: 'live table of TCP connects, accepts, closes, retransmits, resets and drops',
+    load: async () => (await import('./cli/trace-tcp.js')).traceTcpCommand,
+  }, {
+    name: 'top tcp',
+    summary: 'top containers and pods by TCP connections/s, p99 connect latency, retransmits and drops',
+    load: async () => (await import('./cli/top-tcp.js')).topTcpCommand,
+  }],
   async createSource(ctx) {
     const { createTcpSource } = await import('./tcp-source.js');
     return createTcpSource({

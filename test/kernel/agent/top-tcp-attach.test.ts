@@ -15,8 +15,8 @@ import type { TestCgroup } from '../tcp/tcp-fixtures.js';
 import { createAgent } from '../../../src/agent/agent.js';
 import type { Agent } from '../../../src/agent/agent.js';
 import { parseConfigText } from '../../../src/agent/config/load-config.js';
-import { fetchTcpAggregates } from '../../../src/agent/http/tcp-aggregates-client.js';
-import type { TopTcpRow } from '../../../src/cli/commands/top-tcp.js';
+import { fetchTcpAggregates } from '../../../src/probes/tcp/cli/tcp-aggregates-client.js';
+import type { TopTcpRow } from '../../../src/probes/tcp/cli/top-tcp.js';
 
 const BIN = fileURLToPath(new URL('../../../../bin/maxpro.js', import.meta.url));
 

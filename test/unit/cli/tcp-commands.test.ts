@@ -2,8 +2,8 @@
 // `trace tcp` filters and kernel policy choice; `top tcp` interval arithmetic.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { matchesTcpFilters, policyFor } from '../../../src/cli/commands/trace-tcp.js';
-import { intervalByWorkload, topRows, topTcpBaseline } from '../../../src/cli/commands/top-tcp.js';
+import { matchesTcpFilters, policyFor } from '../../../src/probes/tcp/cli/trace-tcp.js';
+import { intervalByWorkload, topRows, topTcpBaseline } from '../../../src/probes/tcp/cli/top-tcp.js';
 import type { TcpConnEvent } from '../../../src/probes/tcp/tcp-event.js';
 import type { TcpAggregate } from '../../../src/probes/tcp/tcp-aggregates.js';
 import { TCP_AGG_COUNTERS } from '../../../src/probes/tcp/tcp-aggregates.js';

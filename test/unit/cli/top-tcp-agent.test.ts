@@ -12,12 +12,12 @@ import { createAgentHttpServer } from '../../../src/agent/http/agent-http-server
 import type { AgentHttpServer } from '../../../src/agent/http/agent-http-server.js';
 import { createTcpAggregatesRoute } from '../../../src/probes/tcp/tcp-aggregates-route.js';
 import type { TcpAggregatesReading } from '../../../src/probes/tcp/tcp-aggregates-route.js';
-import { fetchTcpAggregates } from '../../../src/agent/http/tcp-aggregates-client.js';
+import { fetchTcpAggregates } from '../../../src/probes/tcp/cli/tcp-aggregates-client.js';
 import { createLogLinearHistogram, recordValue } from '../../../src/lib/histogram/index.js';
 import { TCP_AGG_COUNTERS } from '../../../src/probes/tcp/tcp-aggregates.js';
 import type { TcpAggregate } from '../../../src/probes/tcp/tcp-aggregates.js';
-import { topTcpCommand } from '../../../src/cli/commands/top-tcp.js';
-import type { TopTcpRow } from '../../../src/cli/commands/top-tcp.js';
+import { topTcpCommand } from '../../../src/probes/tcp/cli/top-tcp.js';
+import type { TopTcpRow } from '../../../src/probes/tcp/cli/top-tcp.js';
 
 function sink(): { stream: Writable; text(): string } {
   let text = '';

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatAncestry, formatExecRow, matchesExecFilters } from '../../../src/cli/commands/trace-exec.js';
+import { formatAncestry, formatExecRow, matchesExecFilters } from '../../../src/probes/process/cli/trace-exec.js';
 import type { ProcessRecord } from '../../../src/probes/process/process-schema.js';
 
 const base: ProcessRecord = {

@@ -7,10 +7,10 @@ import { parseArgs } from 'node:util';
 import {
   EVENT_SOURCE_HELP, EVENT_SOURCE_OPTIONS, WORKLOAD_FILTER_OPTIONS, helpLine, parseEventSource, parseWorkloadFilters, workloadFilterHelp, workloadFilterOptions,
 } from '../../../src/cli/workload-filter-flags.js';
-import { traceExecCommand } from '../../../src/cli/commands/trace-exec.js';
-import { traceTcpCommand } from '../../../src/cli/commands/trace-tcp.js';
-import { topTcpCommand, matchesTopFilters } from '../../../src/cli/commands/top-tcp.js';
-import type { TopTcpRow } from '../../../src/cli/commands/top-tcp.js';
+import { traceExecCommand } from '../../../src/probes/process/cli/trace-exec.js';
+import { traceTcpCommand } from '../../../src/probes/tcp/cli/trace-tcp.js';
+import { topTcpCommand, matchesTopFilters } from '../../../src/probes/tcp/cli/top-tcp.js';
+import type { TopTcpRow } from '../../../src/probes/tcp/cli/top-tcp.js';
 
 const parse = (args: string[]) => parseArgs({ args, strict: true, options: { ...WORKLOAD_FILTER_OPTIONS, ...EVENT_SOURCE_OPTIONS } }).values;
 

@@ -16,11 +16,6 @@ import { PROBE_NAMES } from '../../../src/probes/registry.js';
 /** Files outside the probes' folders that still name a probe, and why. */
 const ALLOWED: Readonly<Record<string, { probes: readonly string[]; why: string }>> = {
   'src/enrich/process-enricher.ts': { probes: ['process'], why: 'the enrichment stage reads the process probe\'s decoded events (type imports, as the layer table allows)' },
-  'src/cli/commands/trace-exec.ts': { probes: ['process'], why: 'a command of the process probe, not yet in its folder' },
-  'src/cli/commands/trace-tcp.ts': { probes: ['tcp'], why: 'a command of the TCP probe, not yet in its folder' },
-  'src/cli/commands/top-tcp.ts': { probes: ['tcp'], why: 'a command of the TCP probe, not yet in its folder' },
-  'src/cli/open-local-tcp.ts': { probes: ['tcp'], why: 'loads the TCP probe for trace tcp and top tcp --local' },
-  'src/agent/http/tcp-aggregates-client.ts': { probes: ['tcp'], why: 'the client of the TCP probe\'s /tcp/aggregates route, for top tcp' },
 };
 
 const root = repoRoot();

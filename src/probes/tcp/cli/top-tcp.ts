@@ -5,26 +5,26 @@
  * TCP probe loaded here. Both sources feed the same view.
  */
 import { parseArgs } from 'node:util';
-import type { Command, CommandIO } from '../command.js';
-import { InvalidArgumentError } from '../../lib/errors.js';
-import { matchesWorkload } from '../../lib/workload-match.js';
-import { tcpProbeLost } from '../../probes/tcp/tcp-probe.js';
-import type { TcpAggregate } from '../../probes/tcp/tcp-aggregates.js';
-import type { TcpAggregatesSnapshot } from '../../probes/tcp/tcp-aggregates-json.js';
-import { openLocalTcp } from '../open-local-tcp.js';
-import type { WorkloadIdentity } from '../../lib/workload-identity.js';
-import { NO_IDENTITY } from '../../enrich/workload-resolver.js';
-import { createLogLinearHistogram, mergeInto, quantile, subtract } from '../../lib/histogram/index.js';
-import type { LogLinearHistogram } from '../../lib/histogram/index.js';
-import { createTable } from '../output/table.js';
-import { formatJsonLine } from '../output/json-lines.js';
-import { fetchTcpAggregates } from '../../agent/http/tcp-aggregates-client.js';
-import type { LiveStreamEnd } from '../../agent/http/live-stream-client.js';
-import { attachToAgent, waitForStop } from '../agent-stream.js';
+import type { Command, CommandIO } from '../../../cli/command.js';
+import { InvalidArgumentError } from '../../../lib/errors.js';
+import { matchesWorkload } from '../../../lib/workload-match.js';
+import { tcpProbeLost } from '../tcp-probe.js';
+import type { TcpAggregate } from '../tcp-aggregates.js';
+import type { TcpAggregatesSnapshot } from '../tcp-aggregates-json.js';
+import { openLocalTcp } from './open-local-tcp.js';
+import type { WorkloadIdentity } from '../../../lib/workload-identity.js';
+import { NO_IDENTITY } from '../../../enrich/workload-resolver.js';
+import { createLogLinearHistogram, mergeInto, quantile, subtract } from '../../../lib/histogram/index.js';
+import type { LogLinearHistogram } from '../../../lib/histogram/index.js';
+import { createTable } from '../../../cli/output/table.js';
+import { formatJsonLine } from '../../../cli/output/json-lines.js';
+import { fetchTcpAggregates } from './tcp-aggregates-client.js';
+import type { LiveStreamEnd } from '../../../agent/http/live-stream-client.js';
+import { attachToAgent, waitForStop } from '../../../cli/agent-stream.js';
 import {
   EVENT_SOURCE_HELP, EVENT_SOURCE_OPTIONS, parseEventSource, parseWorkloadFilters, workloadFilterHelp, workloadFilterOptions,
-} from '../workload-filter-flags.js';
-import type { WorkloadFilters } from '../workload-filter-flags.js';
+} from '../../../cli/workload-filter-flags.js';
+import type { WorkloadFilters } from '../../../cli/workload-filter-flags.js';
 
 /** Aggregates are per workload: no comm, pid or failed-connect filter applies to a row. */
 const FILTERS = ['container', 'pod', 'namespace'] as const;

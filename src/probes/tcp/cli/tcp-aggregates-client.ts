@@ -3,10 +3,10 @@
  * Reads a running agent's TCP aggregates (`GET /tcp/aggregates`), so that
  * `maxpro top tcp` can show them without loading a TCP probe of its own.
  */
-import { InvalidArgumentError, NotFoundError } from '../../lib/errors.js';
-import { decodeTcpAggregates } from '../../probes/tcp/tcp-aggregates-json.js';
-import type { TcpAggregatesSnapshot } from '../../probes/tcp/tcp-aggregates-json.js';
-import { agentRequest, authHint } from './agent-request.js';
+import { InvalidArgumentError, NotFoundError } from '../../../lib/errors.js';
+import { decodeTcpAggregates } from '../tcp-aggregates-json.js';
+import type { TcpAggregatesSnapshot } from '../tcp-aggregates-json.js';
+import { agentRequest, authHint } from '../../../agent/http/agent-request.js';
 
 export interface TcpAggregatesClientOptions {
   /** The agent's base URL, e.g. http://127.0.0.1:9464. */

@@ -1,24 +1,24 @@
 // SPDX-License-Identifier: Apache-2.0
 /** `maxpro trace tcp`: a live table (or JSON lines) of TCP connections and their troubles. */
 import { parseArgs } from 'node:util';
-import type { Command, CommandIO } from '../command.js';
-import { InvalidArgumentError } from '../../lib/errors.js';
-import { matchesWorkload } from '../../lib/workload-match.js';
-import { tcpProbeLost } from '../../probes/tcp/tcp-probe.js';
-import type { TcpPolicy, TcpProbeStats } from '../../probes/tcp/tcp-probe.js';
-import type { TcpConnEvent, TcpEvent, TcpSignalEvent } from '../../probes/tcp/tcp-event.js';
-import { openLocalTcp } from '../open-local-tcp.js';
-import type { WorkloadIdentity } from '../../lib/workload-identity.js';
-import { dropReasonNames, resetReasonNames } from '../../probes/tcp/kernel-reasons.js';
-import { errnoName } from '../../ebpf/index.js';
-import type { LiveStreamEvent } from '../../agent/http/live-stream-client.js';
-import { createTable } from '../output/table.js';
-import { formatJsonLine } from '../output/json-lines.js';
-import { formatAgentLoss, openAgentStream, waitForStop } from '../agent-stream.js';
+import type { Command, CommandIO } from '../../../cli/command.js';
+import { InvalidArgumentError } from '../../../lib/errors.js';
+import { matchesWorkload } from '../../../lib/workload-match.js';
+import { tcpProbeLost } from '../tcp-probe.js';
+import type { TcpPolicy, TcpProbeStats } from '../tcp-probe.js';
+import type { TcpConnEvent, TcpEvent, TcpSignalEvent } from '../tcp-event.js';
+import { openLocalTcp } from './open-local-tcp.js';
+import type { WorkloadIdentity } from '../../../lib/workload-identity.js';
+import { dropReasonNames, resetReasonNames } from '../kernel-reasons.js';
+import { errnoName } from '../../../ebpf/index.js';
+import type { LiveStreamEvent } from '../../../agent/http/live-stream-client.js';
+import { createTable } from '../../../cli/output/table.js';
+import { formatJsonLine } from '../../../cli/output/json-lines.js';
+import { formatAgentLoss, openAgentStream, waitForStop } from '../../../cli/agent-stream.js';
 import {
   EVENT_SOURCE_HELP, EVENT_SOURCE_OPTIONS, WORKLOAD_FILTER_OPTIONS, parseEventSource, parseWorkloadFilters, workloadFilterHelp,
-} from '../workload-filter-flags.js';
-import type { WorkloadFilters } from '../workload-filter-flags.js';
+} from '../../../cli/workload-filter-flags.js';
+import type { WorkloadFilters } from '../../../cli/workload-filter-flags.js';
 
 const HELP = `USAGE: maxpro trace tcp [flags]
 

@@ -4,11 +4,11 @@
  * loaded in this process, with workload identities (pod names from
  * `--kubeconfig` or the in-cluster account).
  */
-import type { CommandIO } from './command.js';
-import { createCgroupIdentity } from '../enrich/cgroup-identity.js';
-import type { CgroupIdentity } from '../enrich/cgroup-identity.js';
-import { createTcpProbe } from '../probes/tcp/tcp-probe.js';
-import type { TcpProbe, TcpProbeOptions } from '../probes/tcp/tcp-probe.js';
+import type { CommandIO } from '../../../cli/command.js';
+import { createCgroupIdentity } from '../../../enrich/cgroup-identity.js';
+import type { CgroupIdentity } from '../../../enrich/cgroup-identity.js';
+import { createTcpProbe } from '../tcp-probe.js';
+import type { TcpProbe, TcpProbeOptions } from '../tcp-probe.js';
 
 export interface LocalTcp {
   probe: TcpProbe;

@@ -1,22 +1,22 @@
 // SPDX-License-Identifier: Apache-2.0
 /** `maxpro trace exec`: a live table (or JSON lines) of every exec on the node. */
 import { parseArgs } from 'node:util';
-import type { Command, CommandIO } from '../command.js';
-import { InvalidArgumentError } from '../../lib/errors.js';
-import { matchesWorkload } from '../../lib/workload-match.js';
-import { createRedactor } from '../../enrich/redaction.js';
-import type { LiveStreamEvent } from '../../agent/http/live-stream-client.js';
-import { createProcessPipeline } from '../../probes/process/process-pipeline.js';
-import type { ProcessPipelineStats } from '../../probes/process/process-pipeline.js';
-import type { ProcessRecord } from '../../probes/process/process-schema.js';
-import { createTable } from '../output/table.js';
-import { formatJsonLine } from '../output/json-lines.js';
-import { formatAgentLoss, openAgentStream, waitForStop } from '../agent-stream.js';
-import { createBoundedOutput } from '../output/bounded-output.js';
+import type { Command, CommandIO } from '../../../cli/command.js';
+import { InvalidArgumentError } from '../../../lib/errors.js';
+import { matchesWorkload } from '../../../lib/workload-match.js';
+import { createRedactor } from '../../../enrich/redaction.js';
+import type { LiveStreamEvent } from '../../../agent/http/live-stream-client.js';
+import { createProcessPipeline } from '../process-pipeline.js';
+import type { ProcessPipelineStats } from '../process-pipeline.js';
+import type { ProcessRecord } from '../process-schema.js';
+import { createTable } from '../../../cli/output/table.js';
+import { formatJsonLine } from '../../../cli/output/json-lines.js';
+import { formatAgentLoss, openAgentStream, waitForStop } from '../../../cli/agent-stream.js';
+import { createBoundedOutput } from '../../../cli/output/bounded-output.js';
 import {
   EVENT_SOURCE_HELP, EVENT_SOURCE_OPTIONS, WORKLOAD_FILTER_OPTIONS, helpLine, parseEventSource, parseWorkloadFilters, workloadFilterHelp,
-} from '../workload-filter-flags.js';
-import type { WorkloadFilters } from '../workload-filter-flags.js';
+} from '../../../cli/workload-filter-flags.js';
+import type { WorkloadFilters } from '../../../cli/workload-filter-flags.js';
 
 const HELP = `USAGE: maxpro trace exec [flags]
 
