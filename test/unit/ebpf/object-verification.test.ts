@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, chmodSync, copyFileSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   bpfObjectPath, configureObjectTrust, objectTrustPolicy, openObjectFile, verificationFailures, ObjectVerificationError,
 } from '../../../src/ebpf/index.js';
@@ -181,6 +182,29 @@ describe('BPF object verification', () => {
       assert.notEqual(r.status, 0);
       const swapped = cosign(['verify-blob', '--key', k.pubPath, '--insecure-ignore-tlog', '--bundle', 'process.bpf.o.sigstore.json', 'tcp.bpf.o'], d);
       assert.notEqual(swapped.status, 0);
+    });
+
+    test('scripts/sign-bpf.mjs with cosign\'s encrypted key as the release key: cosign verifies, the agent accepts', (t) => {
+      const dir = tempDir(t);
+      const env = { COSIGN_PASSWORD: 'release pw' };
+      assert.equal(cosign(['generate-key-pair'], dir, env).status, 0);
+      chmodSync(join(dir, 'cosign.pub'), 0o644);
+      const d = signedDir(join(dir, 'o'), genuine, makeKey(join(dir, 'throwaway'), 'x').privateKey, { version: VERSION, arch });
+      const run = (extra: NodeJS.ProcessEnv): ReturnType<typeof spawnSync> => spawnSync(process.execPath,
+        [fileURLToPath(new URL('../../../../scripts/sign-bpf.mjs', import.meta.url)), '--dir', d, '--version', VERSION],
+        { encoding: 'utf8', env: { ...process.env, MAXPRO_SIGNING_KEY: join(dir, 'cosign.key'), ...extra } });
+      const wrong = run({ COSIGN_PASSWORD: 'not it' });
+      assert.notEqual(wrong.status, 0);
+      assert.match(String(wrong.stderr), /wrong password/);
+      const ok = run(env);
+      assert.equal(ok.status, 0, String(ok.stderr));
+      assert.match(String(ok.stderr), /by the release key/);
+      for (const f of ['tcp.bpf.o', 'manifest.json']) {
+        const v = cosign(['verify-blob', '--key', join(dir, 'cosign.pub'), '--insecure-ignore-tlog', '--bundle', `${f}.sigstore.json`, f], d);
+        assert.equal(v.status, 0, v.out);
+      }
+      trust(t, { trustedKeys: [join(dir, 'cosign.pub')] });
+      assert.ok(accepted(join(d, 'tcp.bpf.o')).length > 0);
     });
 
     test('objects and a manifest signed by cosign (generate-key-pair, sign-blob) are accepted', (t) => {
