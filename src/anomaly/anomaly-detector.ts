@@ -4,9 +4,11 @@
  * Members: a seasonal baseline (prediction error -> likelihood), an LSTM
  * predictor (same likelihood step), novelty against the range seen so far,
  * and level-shift detection with re-baselining. In the ensemble the two
- * forecasts are combined with weights inversely proportional to their recent
- * squared errors (Bates-Granger); the surprise fed to the likelihood is the
- * smaller of the seasonal and the combined standardised errors. After an alert the detector
+ * forecasts are combined with weights inversely proportional to their
+ * long-run squared errors (Bates-Granger); the surprise fed to the likelihood
+ * is the smaller of the seasonal and the combined standardised errors. The
+ * LSTM member is the mean of LSTM_NETS nets from different seeds, which
+ * tames the spread one network's initialisation gives. After an alert the detector
  * cools down. Every alert carries its explanation.
  */
 import { createSeasonalBaseline } from './seasonal-baseline.js';
@@ -56,6 +58,8 @@ export interface AnomalyDetector {
 }
 
 const NOVELTY_TOLERANCE = 0.05;
+const LSTM_NETS = 3;
+const WEIGHT_ALPHA = 0.005;
 const DAY = 86_400_000;
 
 export function createAnomalyDetector(options: AnomalyDetectorOptions = {}): AnomalyDetector {
@@ -71,7 +75,17 @@ export function createAnomalyDetector(options: AnomalyDetectorOptions = {}): Ano
   const baseline = createSeasonalBaseline();
   const statLik = createTailLikelihood({ warmup: Math.min(100, learnRows) });
   const lstmLik = createTailLikelihood({ warmup: Math.min(100, Math.ceil(learnRows / 2)) });
-  const lstm = useLstm ? createLstmPredictor(3, { seed: options.seed ?? 1, learnRows }) : undefined;
+  const nets = useLstm ? Array.from({ length: LSTM_NETS }, (_, k) => createLstmPredictor(3, { seed: (options.seed ?? 1) + 1000 * k, learnRows })) : [];
+  const lstm = useLstm ? {
+    teach(target: number): void {
+      for (const n of nets) n.teach(target);
+    },
+    step(x: ArrayLike<number>): number {
+      let y = 0;
+      for (const n of nets) y += n.step(x);
+      return y / nets.length;
+    },
+  } : undefined;
   const lstmIn = new Float64Array(3);
   let rows = 0;
   let firstT = NaN;
@@ -81,6 +95,8 @@ export function createAnomalyDetector(options: AnomalyDetectorOptions = {}): Ano
   let lstmSpread = NaN;
   let comboSpread = NaN; // mean absolute error of the ensemble's combined forecast
   let rawLstmErr = Infinity; // mean absolute LSTM error in value units
+  let slowSpread = NaN; // the same two errors over a longer memory, for the ensemble's weights
+  let slowLstmErr = Infinity;
   let mean = 0; // running normalisation for the LSTM input
   let m2 = 0;
   let lstmPred = NaN; // normalised prediction for this row
@@ -100,12 +116,14 @@ export function createAnomalyDetector(options: AnomalyDetectorOptions = {}): Ano
       const baseExpected = pred?.value ?? value;
       const lstmStd = rows > 1 ? Math.sqrt(m2 / (rows - 1)) : 0;
       const lstmExpected = Number.isNaN(lstmPred) ? NaN : mean + lstmPred * lstmStd;
-      // Ensemble: inverse-error-variance weights, once the LSTM has had half the learning period.
+      // Ensemble: inverse-error-variance weights, once the LSTM has had half the learning period. The weights
+      // follow errors over ~200 rows, not the ~50 of the spreads, so a sustained anomaly does not hand the
+      // expectation to the member that chases it.
       let comboExpected = NaN;
       let lstmWeight = 0;
-      if (model === 'ensemble' && !Number.isNaN(lstmExpected) && rows >= learnRows / 2 && Number.isFinite(rawLstmErr) && !Number.isNaN(spread)) {
-        const ws = 1 / (spread * spread + 1e-12);
-        const wl = 1 / (rawLstmErr * rawLstmErr + 1e-12);
+      if (model === 'ensemble' && !Number.isNaN(lstmExpected) && rows >= learnRows / 2 && Number.isFinite(slowLstmErr) && !Number.isNaN(slowSpread)) {
+        const ws = 1 / (slowSpread * slowSpread + 1e-12);
+        const wl = 1 / (slowLstmErr * slowLstmErr + 1e-12);
         lstmWeight = wl / (ws + wl);
         comboExpected = baseExpected + lstmWeight * (lstmExpected - baseExpected);
       }
@@ -183,7 +201,10 @@ export function createAnomalyDetector(options: AnomalyDetectorOptions = {}): Ano
       // Learn.
       baseline.learn(t, value);
       const eb = Math.abs(value - baseExpected);
-      if (pred) spread = Number.isNaN(spread) ? eb : spread + 0.02 * (eb - spread);
+      if (pred) {
+        spread = Number.isNaN(spread) ? eb : spread + 0.02 * (eb - spread);
+        slowSpread = Number.isNaN(slowSpread) ? eb : slowSpread + WEIGHT_ALPHA * (eb - slowSpread);
+      }
       if (!Number.isNaN(comboExpected)) {
         const ec = Math.abs(value - comboExpected);
         comboSpread = Number.isNaN(comboSpread) ? ec : comboSpread + 0.02 * (ec - comboSpread);
@@ -191,6 +212,7 @@ export function createAnomalyDetector(options: AnomalyDetectorOptions = {}): Ano
       if (!Number.isNaN(lstmExpected)) {
         const el = Math.abs(value - lstmExpected);
         rawLstmErr = rawLstmErr === Infinity ? el : rawLstmErr + 0.02 * (el - rawLstmErr);
+        slowLstmErr = slowLstmErr === Infinity ? el : slowLstmErr + WEIGHT_ALPHA * (el - slowLstmErr);
       }
       if (value < min) min = value;
       if (value > max) max = value;

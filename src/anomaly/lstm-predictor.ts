@@ -25,7 +25,6 @@ export interface LstmPredictor {
   readonly inputs: number;
 }
 
-const sigm = (x: number): number => 1 / (1 + Math.exp(-x));
 
 export function createLstmPredictor(inputs: number, options: LstmPredictorOptions = {}): LstmPredictor {
   const H = options.hidden ?? 16;
@@ -94,10 +93,9 @@ export function createLstmPredictor(inputs: number, options: LstmPredictorOption
         for (let q = 0; q < 4; q++) {
           const row = (q * H + j) * Z;
           const d = dpre[q]!;
-          for (let k = 0; k < Z; k++) {
-            grad[row + k] = grad[row + k]! + d * zs[zOff + k]!;
-            dz[k] = dz[k]! + d * theta[row + k]!;
-          }
+          for (let k = 0; k < Z; k++) grad[row + k] = grad[row + k]! + d * zs[zOff + k]!;
+          // Only the h_prev part of dz flows back (inputs and bias have no upstream).
+          for (let k = inputs; k < inputs + H; k++) dz[k] = dz[k]! + d * theta[row + k]!;
         }
       }
       for (let j = 0; j < H; j++) dhNext[j] = dz[inputs + j]!;
@@ -144,7 +142,7 @@ export function createLstmPredictor(inputs: number, options: LstmPredictorOption
         let a = 0;
         const row = r * Z;
         for (let k = 0; k < Z; k++) a += theta[row + k]! * zs[zOff + k]!;
-        gates[gOff + r] = r < 3 * H ? sigm(a) : Math.tanh(a);
+        gates[gOff + r] = r < 3 * H ? 1 / (1 + Math.exp(-a)) : Math.tanh(a);
       }
       let y = theta[nW + H]!;
       for (let j = 0; j < H; j++) {
